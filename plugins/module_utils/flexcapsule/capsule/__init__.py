@@ -1,0 +1,1 @@
+"""`capsule`: treat app VMs on this dom0 like processes (run, ps, logs, kill, wait, top, inspect, migrate)."""

@@ -1,0 +1,99 @@
+"""The byte-counting pipe xl migrates through, and the one-shot TCP receiver for trusted networks.
+
+`xl migrate -s CMD` runs `exec CMD HOST xl migrate-receive`; CMD is `capsule transport ...`, so this
+process sits between xl and the link, counts what xl sends and records it for the migration result.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+CHUNK = 1 << 16
+
+
+def _pump(read_fd, write, counter=None):
+    while True:
+        data = os.read(read_fd, CHUNK)
+        if not data:
+            return
+        write(data)
+        if counter is not None:
+            counter["bytes_sent"] += len(data)
+            counter["last_byte_at"] = time.time()
+            counter.setdefault("first_byte_at", counter["last_byte_at"])
+
+
+def _write_all_fd(fd):
+    def write(data):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    return write
+
+
+def _save(stats_path, counter):
+    if stats_path:
+        with open(stats_path, "w") as handle:
+            json.dump(counter, handle)
+
+
+def pipe_through_command(stats_path, argv):
+    """Run argv (ssh HOST xl migrate-receive), feeding it our stdin and counting the bytes."""
+    counter = {"bytes_sent": 0}
+    child = subprocess.Popen(argv, stdin=subprocess.PIPE, bufsize=0)
+    try:
+        _pump(0, _write_all_fd(child.stdin.fileno()), counter)
+    except BrokenPipeError:
+        pass
+    finally:
+        try:
+            child.stdin.close()
+        except BrokenPipeError:
+            pass
+        _save(stats_path, counter)
+    rc = child.wait()
+    _save(stats_path, counter)
+    return rc
+
+
+def pipe_through_tcp(stats_path, host, port):
+    """Plain TCP to a `capsule receive` on host: no encryption, for trusted networks only."""
+    counter = {"bytes_sent": 0}
+    with socket.create_connection((host, port), timeout=30) as conn:
+        conn.settimeout(None)
+        back = threading.Thread(target=_pump, args=(conn.fileno(), _write_all_fd(1)), daemon=True)
+        back.start()
+        try:
+            _pump(0, conn.sendall, counter)
+        finally:
+            _save(stats_path, counter)
+        conn.shutdown(socket.SHUT_WR)
+        back.join()
+    return 0
+
+
+def receive(port, timeout, allowed_peer, xl_path="xl"):
+    """Accept one migration stream from allowed_peer and hand it to `xl migrate-receive`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("0.0.0.0", port))
+        listener.listen(1)
+        listener.settimeout(timeout)
+        print("listening on port %d" % port, flush=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            listener.settimeout(max(1, deadline - time.monotonic()))
+            try:
+                conn, (peer, _) = listener.accept()
+            except socket.timeout:
+                print("no migration stream arrived within %ss" % timeout, file=sys.stderr)
+                return 1
+            if peer == allowed_peer:
+                break
+            conn.close()  # somebody else: refuse and keep waiting for the source
+    with conn:
+        env = dict(os.environ, LANG="C", LC_ALL="C")
+        return subprocess.call([xl_path, "migrate-receive"], stdin=conn.fileno(), stdout=conn.fileno(), env=env)

@@ -1,0 +1,148 @@
+"""Builds the lab's cloud image: plain Debian bookworm with GRUB, openssh and python3 (no Xen).
+
+The image is cached by a hash of its recipe (the recipe directory's files, the suite and the builder
+version), so a second lab start reuses it. Each step prints a progress line with elapsed seconds.
+"""
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BUILDER_VERSION = "1"
+SUITE = "bookworm"
+DISK_SIZE = "3G"
+PART_OFFSET = 2048 * 512
+
+
+class ImageBuildError(RuntimeError):
+    pass
+
+
+def _progress(start, message):
+    print(f"[lab-image +{time.monotonic() - start:5.0f}s] {message}", file=sys.stderr, flush=True)
+
+
+def host_debian_mirror(sources_dir="/etc/apt/sources.list.d"):
+    """The Debian mirror this machine's apt already uses (the image uses the same registry)."""
+    for path in sorted(Path(sources_dir).glob("*.sources")):
+        uris, suites = None, ""
+        for line in path.read_text().splitlines():
+            if line.startswith("URIs:"):
+                uris = line.split(":", 1)[1].split()[0]
+            elif line.startswith("Suites:"):
+                suites = line.split(":", 1)[1]
+            elif not line.strip() and uris:
+                if SUITE in suites.split() and not uris.rstrip("/").endswith("-security"):
+                    return uris
+                uris, suites = None, ""
+        if uris and SUITE in suites.split() and not uris.rstrip("/").endswith("-security"):
+            return uris
+    legacy = Path("/etc/apt/sources.list")
+    if legacy.exists():
+        for line in legacy.read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and parts[0] == "deb" and parts[2] == SUITE:
+                return parts[1]
+    raise ImageBuildError("no Debian bookworm mirror found in this machine's apt sources; pass a mirror")
+
+
+def recipe_hash(recipe_dir):
+    digest = hashlib.sha256(f"{BUILDER_VERSION}:{SUITE}:{DISK_SIZE}".encode())
+    for path in sorted(p for p in Path(recipe_dir).rglob("*") if p.is_file()):
+        rel = path.relative_to(recipe_dir).as_posix()
+        digest.update(rel.encode() + b"\0" + oct(path.stat().st_mode & 0o777).encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _package_list(path):
+    return [line.strip() for line in Path(path).read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+def _run(argv, start, label, **kwargs):
+    """Runs argv, streaming its output as progress lines; raises with the tail of its output."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "LANG": "C", "LC_ALL": "C"}, **kwargs)
+    tail = []
+    for line in proc.stdout:
+        line = line.rstrip()
+        tail = (tail + [line])[-20:]
+        _progress(start, f"{label}: {line}")
+    if proc.wait() != 0:
+        raise ImageBuildError(f"{label} failed (rc={proc.returncode}): {' '.join(argv)}\n" + "\n".join(tail))
+
+
+def _install_grub_boot_sectors(raw, boot_img, core_img):
+    """MBR boot code (keeping the partition table) plus GRUB's core image in the gap before sector 2048."""
+    core = Path(core_img).read_bytes()
+    if len(core) > PART_OFFSET - 512:
+        raise ImageBuildError(f"GRUB core image is {len(core)} bytes: too big for the post-MBR gap")
+    with open(raw, "r+b") as disk:
+        disk.write(Path(boot_img).read_bytes()[:440])
+        disk.seek(512)
+        disk.write(core)
+
+
+def build_image(recipe_dir, cache_dir, mirror=None, force=False):
+    """Returns (path to the cached qcow2 image, whether it was built now)."""
+    recipe_dir, cache_dir = Path(recipe_dir), Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    image = cache_dir / f"{SUITE}-cloud-{recipe_hash(recipe_dir)}.qcow2"
+    if image.exists() and not force:
+        return image, False
+    start = time.monotonic()
+    mirror = mirror or host_debian_mirror()
+    _progress(start, f"building {image.name} (cache miss)")
+    with tempfile.TemporaryDirectory(dir=cache_dir, prefix="build-") as work:
+        work = Path(work)
+        raw, mnt = work / "disk.raw", work / "mnt"
+        mnt.mkdir()
+        subprocess.run(["truncate", "-s", DISK_SIZE, str(raw)], check=True)
+        subprocess.run(["sfdisk", "-q", str(raw)], input="label: dos\nstart=2048, type=83, bootable\n",
+                       text=True, check=True)
+        # The fs sits in a loop device at the partition's offset: this host's loop driver shows no partitions.
+        loop = subprocess.run(["losetup", "--show", "-f", "--offset", str(PART_OFFSET), str(raw)],
+                              check=True, capture_output=True, text=True).stdout.strip()
+        mounts = []
+        try:
+            subprocess.run(["mkfs.ext4", "-q", "-L", "cloudroot", loop], check=True)
+            uuid = subprocess.run(["blkid", "-s", "UUID", "-o", "value", loop], check=True,
+                                  capture_output=True, text=True).stdout.strip()
+            subprocess.run(["mount", loop, str(mnt)], check=True)
+            mounts.append(mnt)
+            packages = _package_list(recipe_dir / "packages.txt")
+            debs = cache_dir / "debs"
+            debs.mkdir(exist_ok=True)
+            _progress(start, f"debootstrap {SUITE} with {len(packages)} packages")
+            _run(["debootstrap", "--variant=minbase", f"--include={','.join(packages)}",
+                  f"--cache-dir={debs}", SUITE, str(mnt), mirror], start, "debootstrap")
+            _progress(start, "installing the rootfs overlay and configuring")
+            subprocess.run(["cp", "-a", f"{recipe_dir / 'rootfs'}/.", str(mnt)], check=True)
+            shutil.copy(recipe_dir / "configure.sh", mnt / "tmp" / "configure.sh")
+            shutil.copy(recipe_dir / "prefetch.txt", mnt / "tmp" / "prefetch.txt")
+            for fs in ("dev", "dev/pts", "proc", "sys"):
+                subprocess.run(["mount", "--bind", f"/{fs}", str(mnt / fs)], check=True)
+                mounts.append(mnt / fs)
+            _run(["chroot", str(mnt), "/bin/sh", "/tmp/configure.sh", "/tmp/prefetch.txt", uuid],
+                 start, "configure")
+            _install_grub_boot_sectors(raw, mnt / "tmp" / "boot.img", mnt / "tmp" / "core.img")
+            for name in ("configure.sh", "prefetch.txt", "boot.img", "core.img"):
+                (mnt / "tmp" / name).unlink()
+        finally:
+            for path in reversed(mounts):
+                subprocess.run(["umount", "-l", str(path)], check=False)
+            subprocess.run(["losetup", "-d", loop], check=False)
+        _progress(start, "converting to qcow2")
+        tmp_image = work / "image.qcow2"
+        subprocess.run(["qemu-img", "convert", "-O", "qcow2", str(raw), str(tmp_image)], check=True)
+        os.replace(tmp_image, image)
+    for stale in cache_dir.glob(f"{SUITE}-cloud-*.qcow2"):
+        if stale != image:
+            stale.unlink()
+    _progress(start, f"image ready: {image} ({image.stat().st_size // (1 << 20)} MiB)")
+    return image, True

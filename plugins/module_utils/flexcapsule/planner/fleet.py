@@ -1,0 +1,122 @@
+"""Mutable working copy of a placement: loads per cloud VM, capacity checks, moves."""
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from typing import Dict, Iterable, Optional, Set
+
+from .model import AppVM, Catalog, InstanceType
+
+EPS = 1e-9
+
+
+class Fleet:
+    def __init__(self, catalog: Catalog, apps: Dict[str, AppVM]):
+        self.catalog = catalog
+        self.apps = apps
+        self.vm_type: Dict[str, InstanceType] = {}
+        self.members: Dict[str, Set[str]] = {}
+        self.cpu: Dict[str, float] = {}
+        self.mem: Dict[str, int] = {}
+        self.placement: Dict[str, str] = {}
+
+    def copy(self) -> "Fleet":
+        other = Fleet(self.catalog, self.apps)
+        other.vm_type = dict(self.vm_type)
+        other.members = {vm: set(m) for vm, m in self.members.items()}
+        other.cpu = dict(self.cpu)
+        other.mem = dict(self.mem)
+        other.placement = dict(self.placement)
+        return other
+
+    # --- structure -------------------------------------------------------------------------
+    def add_vm(self, name: str, instance_type: InstanceType) -> None:
+        self.vm_type[name] = instance_type
+        self.members[name] = set()
+        self.cpu[name] = 0.0
+        self.mem[name] = 0
+
+    def remove_vm(self, name: str) -> None:
+        assert not self.members[name], f"cloud VM {name} is not empty"
+        for table in (self.vm_type, self.members, self.cpu, self.mem):
+            del table[name]
+
+    def place(self, app: str, vm: str) -> None:
+        old = self.placement.get(app)
+        spec = self.apps[app]
+        if old is not None:
+            self.members[old].discard(app)
+            self.cpu[old] -= spec.cpu
+            self.mem[old] -= spec.memory_mib
+        self.placement[app] = vm
+        self.members[vm].add(app)
+        self.cpu[vm] += spec.cpu
+        self.mem[vm] += spec.memory_mib
+
+    def unplace(self, app: str) -> str:
+        vm = self.placement.pop(app)
+        spec = self.apps[app]
+        self.members[vm].discard(app)
+        self.cpu[vm] -= spec.cpu
+        self.mem[vm] -= spec.memory_mib
+        return vm
+
+    # --- capacity ------------------------------------------------------------------------------
+    def cpu_limit(self, vm: str, utilisation: float) -> float:
+        return self.vm_type[vm].vcpus * utilisation
+
+    def mem_limit(self, vm: str) -> int:
+        return self.vm_type[vm].memory_mib - self.catalog.dom0_memory_mib
+
+    def fits(self, app: str, vm: str, utilisation: float) -> bool:
+        spec = self.apps[app]
+        # An app busier than the headroom allows may still have a cloud VM to itself.
+        limit = self.cpu_limit(vm, utilisation) if self.members[vm] else self.vm_type[vm].vcpus
+        return (self.cpu[vm] + spec.cpu <= limit + EPS
+                and self.mem[vm] + spec.memory_mib <= self.mem_limit(vm))
+
+    def overloaded(self, vm: str, utilisation: float) -> bool:
+        limit = self.cpu_limit(vm, utilisation) if len(self.members[vm]) > 1 else self.vm_type[vm].vcpus
+        return self.cpu[vm] > limit + EPS or self.mem[vm] > self.mem_limit(vm)
+
+    def cost(self) -> float:
+        return sum(t.price_per_hour for t in self.vm_type.values())
+
+
+class BestFitIndex:
+    """Cloud VMs sorted by spare CPU, so best fit is a binary search instead of a scan."""
+
+    SCAN_LIMIT = 64  # when memory, not CPU, is short, give up after this many candidates
+
+    def __init__(self, fleet: Fleet, vms: Iterable[str], utilisation: float):
+        self.fleet = fleet
+        self.utilisation = utilisation
+        self.spare: Dict[str, float] = {}
+        self.keys = []
+        for vm in vms:
+            self._insert(vm)
+
+    def _insert(self, vm: str) -> None:
+        spare = self.fleet.cpu_limit(vm, self.utilisation) - self.fleet.cpu[vm]
+        self.spare[vm] = spare
+        insort(self.keys, (spare, vm))
+
+    def discard(self, vm: str) -> None:
+        spare = self.spare.pop(vm, None)
+        if spare is not None:
+            i = bisect_left(self.keys, (spare, vm))
+            del self.keys[i]
+
+    def refresh(self, vm: str) -> None:
+        self.discard(vm)
+        self._insert(vm)
+
+    def add(self, vm: str) -> None:
+        self._insert(vm)
+
+    def best_fit(self, app: str, exclude: Optional[str] = None) -> Optional[str]:
+        spec = self.fleet.apps[app]
+        i = bisect_left(self.keys, (spec.cpu - EPS, ""))
+        for spare, vm in self.keys[i:i + self.SCAN_LIMIT]:
+            if vm != exclude and self.fleet.fits(app, vm, self.utilisation):
+                return vm
+        return None

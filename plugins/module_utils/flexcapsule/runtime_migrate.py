@@ -1,0 +1,233 @@
+"""Live migration of one app VM to another cloud VM: preflight, transport, measurement, rollback check.
+
+Transports (both carry xl's own migration stream; `capsule transport` in between counts the bytes):
+  ssh  (default) authenticated and encrypted dom0-to-dom0 ssh, as `xl migrate` does natively;
+  tcp  for trusted networks only: a plain TCP stream to a one-shot `capsule receive` on the
+       destination (started over ssh, accepts only the source's address). No encryption, no ssh
+       cipher cost: faster on slow CPUs.
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+from . import appvm
+from .xl import SSH_UNREACHABLE_RC, ToolstackError, Xl, parse_migrate_log, run, ssh_argv, validate_host
+
+TRANSPORTS = ("ssh", "tcp")
+DEFAULT_TCP_PORT = 8002
+CAPSULE = "capsule"
+
+
+class MigrationError(appvm.AppVmError):
+    def __init__(self, message, details=None):
+        super().__init__(message)
+        self.details = details or {}
+
+
+def capsule_path():
+    return shutil.which(CAPSULE) or "/usr/local/bin/capsule"
+
+
+def remote_capsule(host, args, timeout=120, what=None):
+    """Run `capsule ARGS --json` on another dom0; returns its parsed JSON."""
+    result = run(ssh_argv(host, [CAPSULE] + list(args)), timeout=timeout, check=False, what=what)
+    if result.rc == SSH_UNREACHABLE_RC:
+        raise MigrationError("destination %s is unreachable over ssh: %s"
+                             % (host, (result.stderr.strip().splitlines() or ["no answer"])[-1]))
+    if result.rc == 127:
+        # No runtime there: tell apart a host without Xen from one that only lacks the role.
+        try:
+            Xl(remote=host).info()
+        except ToolstackError:
+            raise MigrationError("destination %s has no Xen: `xl info` does not work there" % host)
+        raise MigrationError("destination %s runs Xen but not the FlexCapsule runtime (no `capsule`); "
+                             "apply the flexcapsule_runtime role to it" % host)
+    try:
+        return json.loads(result.stdout)
+    except ValueError:
+        raise MigrationError("destination %s: `capsule %s` failed (rc=%s): %s"
+                             % (host, args[0], result.rc, (result.stderr or result.stdout).strip()[-400:]))
+
+
+def judge_preflight(local_capacity, domain, report, destination):
+    """Problems that forbid the migration, from this host's view and the destination's report."""
+    problems = []
+    if not report.get("has_xen"):
+        problems.append("destination %s has no Xen: %s" % (destination, report.get("xen_error") or "xl info failed"))
+        return problems
+    if report.get("host") and report.get("host") == local_capacity.get("host"):
+        problems.append("app VM %r is already on %s (%s): choose another cloud VM"
+                        % (domain["name"], destination, report["host"]))
+        return problems
+    if report.get("name_in_use"):
+        problems.append("destination %s already has a domain named %r" % (destination, domain["name"]))
+    if not report.get("has_image"):
+        problems.append("destination %s does not have image %r in its image store"
+                        % (destination, domain.get("image")))
+    free = report.get("free_memory_mib") or 0
+    if domain["memory_mib"] > free:
+        problems.append("destination %s has %d MiB free, app VM %r needs %d MiB"
+                        % (destination, free, domain["name"], domain["memory_mib"]))
+    return problems
+
+
+def preflight_report(runtime, name, image):
+    """What a destination says about itself (run there as `capsule preflight`)."""
+    report = {"has_xen": False, "name_in_use": None, "has_image": False}
+    try:
+        capacity = runtime.capacity()
+        names = set(runtime.xl.list_table())
+    except ToolstackError as exc:
+        report["xen_error"] = str(exc)
+        return report
+    report.update(has_xen=True, host=capacity["host"], free_memory_mib=capacity["free_memory_mib"],
+                  nr_cpus=capacity["nr_cpus"], name_in_use=name in names)
+    if image:
+        try:
+            appvm.load_manifest(image, runtime.image_store)
+            report["has_image"] = True
+        except appvm.AppVmError as exc:
+            report["image_error"] = str(exc)
+    return report
+
+
+def preflight(runtime, name, destination):
+    """Check the app VM and the destination; returns (domain, report) or raises MigrationError."""
+    appvm.validate_name(name)
+    try:
+        validate_host(destination)
+    except ValueError as exc:
+        raise MigrationError(str(exc))
+    domain = runtime.domains().get(name)
+    if domain is None:
+        raise MigrationError("no app VM named %r runs on this cloud VM" % name)
+    if domain["state"] != "running":
+        raise MigrationError("app VM %r is %s; only a running app VM can be live-migrated" % (name, domain["state"]))
+    report = remote_capsule(destination, ["preflight", "--json", "--name", name] +
+                            (["--image", domain["image"]] if domain.get("image") else []))
+    problems = judge_preflight(runtime.capacity(), domain, report, destination)
+    if problems:
+        raise MigrationError("; ".join(problems), {"preflight": report})
+    return domain, report
+
+
+def transport_command(transport, stats_path, tcp_port=DEFAULT_TCP_PORT):
+    """xl's -s value. xl runs it through /bin/sh, so it holds only our own fixed words and paths."""
+    wrapper = [capsule_path(), "transport", "--stats", stats_path]
+    if transport == "tcp":
+        return " ".join(wrapper + ["--tcp-port", str(int(tcp_port))])
+    return " ".join(wrapper + ["--"] + ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"])
+
+
+def migrate(runtime, name, destination, transport="ssh", timeout=900, tcp_port=DEFAULT_TCP_PORT, verbosity=3):
+    """Live-migrate; returns timings and bytes. On failure the app VM is checked to be running here."""
+    if transport not in TRANSPORTS:
+        raise MigrationError("unknown transport %r: use one of %s" % (transport, ", ".join(TRANSPORTS)))
+    with runtime.lock(name, "migrate to %s" % destination):
+        domain, report = preflight(runtime, name, destination)
+        receiver = None
+        stats_fd, stats_path = tempfile.mkstemp(prefix="flexcapsule-migrate-", suffix=".json")
+        os.close(stats_fd)
+        started = time.monotonic()
+        try:
+            if transport == "tcp":
+                receiver = start_tcp_receiver(destination, tcp_port, timeout, local_address_towards(destination))
+            lines = runtime.xl.migrate(name, destination, transport_command(transport, stats_path, tcp_port),
+                                       timeout=timeout, verbosity=verbosity)
+        except ToolstackError as exc:
+            message = failure_message(runtime, name, destination, exc)
+            clear_half_received(destination, name)
+            raise MigrationError(message, dict(exc.as_dict(), preflight=report))
+        finally:
+            if receiver is not None:
+                stop_process(receiver)
+            stats = _read_stats(stats_path)
+        total = time.monotonic() - started
+        phases = parse_migrate_log(lines)
+        runtime.forget(name)  # the definition now lives with the domain on the destination
+        return {"name": name, "source": runtime.capacity()["host"], "destination": destination,
+                "destination_host": report.get("host"), "transport": transport, "memory_mib": domain["memory_mib"],
+                "total_time_s": round(total, 3), "downtime_s": downtime(phases), "bytes_sent": stats.get("bytes_sent"),
+                "phases": phases, "log": [line for _, line in lines][-40:]}
+
+
+def downtime(phases):
+    """From the guest's suspend to the target reporting it started, as xl saw them."""
+    end = phases.get("target_started", phases.get("sender_done"))
+    begin = phases.get("suspended")
+    if begin is None or end is None or end < begin:
+        return None
+    return round(end - begin, 3)
+
+
+def failure_message(runtime, name, destination, exc):
+    try:
+        domain = runtime.domains().get(name)
+    except ToolstackError:
+        domain = None
+    if domain is not None and domain["state"] == "paused":
+        runtime.xl.unpause(name)
+        domain["state"] = "running"
+    where = ("it is still running on this cloud VM" if domain is not None and domain["state"] == "running"
+             else "WARNING: it is not running on this cloud VM (state %s)" % (domain or {}).get("state", "gone"))
+    detail = exc.stderr.strip().splitlines()[-3:] if exc.stderr else []
+    return "migration of %r to %s failed, %s: %s%s" % (name, destination, where, exc.message,
+                                                       (" | " + " | ".join(detail)) if detail else "")
+
+
+def clear_half_received(destination, name):
+    """Best effort: a receiver that died leaves a paused `<name>--incoming` domain holding memory."""
+    remote = Xl(remote=destination, timeout=60)
+    try:
+        if "%s--incoming" % name in remote.list_table():
+            remote.destroy("%s--incoming" % name)
+    except ToolstackError:
+        pass  # the destination may be gone altogether
+
+
+def _read_stats(path):
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def local_address_towards(destination):
+    """The source address the destination will see (to restrict the tcp receiver to it)."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((destination, 9))  # UDP connect sends nothing; it only picks the route
+        return probe.getsockname()[0]
+
+
+def start_tcp_receiver(destination, port, timeout, allowed_peer):
+    argv = ssh_argv(destination, [CAPSULE, "receive", "--port", str(int(port)), "--timeout", str(int(timeout)),
+                                  "--allow", allowed_peer])
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    line = proc.stdout.readline()  # the receiver prints one line once it listens
+    if not line.startswith("listening"):
+        err = proc.stderr.read() if proc.poll() is not None else ""
+        stop_process(proc)
+        raise ToolstackError("tcp receiver on %s did not start: %s" % (destination, (line + err).strip()),
+                             cmd=argv, rc=proc.returncode, stderr=err)
+    return proc
+
+
+def stop_process(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

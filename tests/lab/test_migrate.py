@@ -1,0 +1,126 @@
+"""Lab tier: live migration between cloud1 and cloud2, its measurements and its failure cases."""
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from test_app_vm_lifecycle import (ADDRESS, LABCTL, LIBOS_IMAGE, LINUX_IMAGE, ROOT, app_vms, capsule,  # noqa: F401
+                                   cleanup, on, playbook, task)
+from test_app_vm_lifecycle import require_lab, runtime_installed  # noqa: F401  (autouse fixtures)
+
+pytestmark = pytest.mark.lab
+MIGRATE = os.path.join(ROOT, "playbooks", "migrate.yml")
+NUMBER_AT_END = re.compile(r"(\d+)\s*$")
+
+
+def last_count(cloud_vm, name):
+    """Last counter value the app printed on its console on that cloud VM."""
+    numbers = [int(m.group(1)) for line in capsule(cloud_vm, "logs", name).stdout.splitlines()
+               if (m := NUMBER_AT_END.search(line))]
+    return numbers[-1] if numbers else None
+
+
+def start_counter(name, image, memory):
+    cleanup(name)
+    result = task("cloud1", "app_vm", {"name": name, "image": image, "memory": memory})
+    assert result["changed"] and not result.get("failed"), result
+    deadline = time.time() + 300
+    while last_count("cloud1", name) is None:
+        assert time.time() < deadline, "the app printed no counter within 300 s"
+        time.sleep(5)
+
+
+@pytest.mark.parametrize("image, memory", [(LINUX_IMAGE, 128), (LIBOS_IMAGE, 32)])
+def test_migration_keeps_the_counter_going(image, memory):
+    name = "m-mig-%s" % image.replace("linux-", "l")
+    start_counter(name, image, memory)
+    try:
+        before = last_count("cloud1", name)
+        result = task("cloud1", "app_vm_migrate", {"name": name, "destination": ADDRESS["cloud2"]})
+        assert result["changed"] and not result.get("failed"), result
+        migration = result["migration"]
+        assert migration["total_time_s"] > 0 and migration["bytes_sent"] > memory * 1024 * 1024 // 4
+        assert migration["downtime_s"] is not None and 0 < migration["downtime_s"] < migration["total_time_s"]
+        assert name not in app_vms("cloud1")
+        assert app_vms("cloud2")[name]["state"] == "running"
+        time.sleep(15)
+        after = last_count("cloud2", name)
+        assert after is not None and after > before, (before, after)
+        # ... and back, with the playbook and the tcp transport.
+        back = playbook(MIGRATE, "-e", "app=" + name, "-e", "to=cloud1", "-e", "transport=tcp")
+        assert back.returncode == 0, back.stdout[-3000:]
+        assert app_vms("cloud1")[name]["state"] == "running" and name not in app_vms("cloud2")
+    finally:
+        cleanup(name)
+
+
+def test_preflight_refusals_change_nothing():
+    name = "m-mig-pre"
+    start_counter(name, LINUX_IMAGE, 128)
+    try:
+        domid = app_vms("cloud1")[name]["domid"]
+        for destination, message in [(ADDRESS["cloud1"], "already on"),
+                                     ("10.77.0.99", "unreachable"),
+                                     ("10.77.0.12;reboot", "invalid host")]:
+            result = task("cloud1", "app_vm_migrate", {"name": name, "destination": destination}, timeout=300)
+            assert result.get("failed") and message in result["msg"], (destination, result)
+        missing = task("cloud1", "app_vm_migrate", {"name": "m-none", "destination": ADDRESS["cloud2"]})
+        assert missing.get("failed") and "no app VM named 'm-none'" in missing["msg"]
+        same = playbook(MIGRATE, "-e", "app=" + name, "-e", "to=cloud1")
+        assert same.returncode != 0 and "already on cloud1" in same.stdout
+        assert app_vms("cloud1")[name]["domid"] == domid  # still the same running domain
+    finally:
+        cleanup(name)
+
+
+def test_second_concurrent_migration_is_refused():
+    name = "m-mig-twice"
+    start_counter(name, LINUX_IMAGE, 128)
+    first = subprocess.Popen([LABCTL, "ssh", "cloud1", "--", "capsule", "migrate", name, ADDRESS["cloud2"]],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)
+        second = capsule("cloud1", "migrate", name, ADDRESS["cloud2"])
+        assert second.returncode == 125 and "busy" in second.stderr and "migrate to" in second.stderr, second.stderr
+        _out, err = first.communicate(timeout=900)
+        assert first.returncode == 0, err
+        assert app_vms("cloud2")[name]["state"] == "running"
+    finally:
+        if first.poll() is None:
+            first.kill()
+        cleanup(name)
+
+
+def test_destination_dying_mid_migration_leaves_the_app_on_the_source():
+    """The receiving side is killed mid-stream (SIGKILL of `xl migrate-receive` on cloud2: the lab VMs
+    themselves are shared and must not be stopped); the app keeps running on cloud1 and a rerun works."""
+    name = "m-mig-kill"
+    start_counter(name, LINUX_IMAGE, 256)
+    migration = subprocess.Popen([LABCTL, "ssh", "cloud1", "--", "capsule", "migrate", name, ADDRESS["cloud2"]],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        receiver = ""
+        deadline = time.time() + 300
+        while not receiver and time.time() < deadline:
+            receiver = on("cloud2", "pgrep", "-f", "xl migrate-receive").stdout.split()
+            receiver = receiver[0] if receiver else ""
+        assert receiver, "the migration never reached cloud2"
+        time.sleep(2)  # let the stream get going
+        on("cloud2", "kill", "-9", receiver, check=True)
+        _out, err = migration.communicate(timeout=900)
+        assert migration.returncode == 125, err
+        assert "still running on this cloud VM" in err, err
+        before = last_count("cloud1", name)
+        time.sleep(10)
+        assert app_vms("cloud1")[name]["state"] == "running"
+        assert last_count("cloud1", name) > before
+        assert name + "--incoming" not in on("cloud2", "xl", "list").stdout  # cleared by the runtime
+        rerun = playbook(MIGRATE, "-e", "app=" + name, "-e", "to=cloud2")
+        assert rerun.returncode == 0, rerun.stdout[-3000:]
+        assert app_vms("cloud2")[name]["state"] == "running"
+    finally:
+        if migration.poll() is None:
+            migration.kill()
+        cleanup(name)

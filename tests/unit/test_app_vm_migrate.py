@@ -1,0 +1,52 @@
+"""Migration logic that needs no Xen: preflight judgement, downtime, the xl transport command."""
+import pytest
+
+from flexcapsule import runtime_migrate
+from flexcapsule.runtime_migrate import judge_preflight
+
+LOCAL = {"host": "cloud1", "free_memory_mib": 500}
+DOMAIN = {"name": "m-c", "image": "counter", "memory_mib": 64}
+GOOD = {"has_xen": True, "host": "cloud2", "free_memory_mib": 600, "has_image": True, "name_in_use": False}
+
+
+def test_a_good_destination_passes():
+    assert judge_preflight(LOCAL, DOMAIN, GOOD, "10.77.0.12") == []
+
+
+@pytest.mark.parametrize("report, message", [
+    ({"has_xen": False, "xen_error": "xl not found"}, "has no Xen: xl not found"),
+    (dict(GOOD, host="cloud1"), "already on 10.77.0.11 (cloud1)"),
+    (dict(GOOD, has_image=False), "does not have image 'counter'"),
+    (dict(GOOD, free_memory_mib=32), "has 32 MiB free, app VM 'm-c' needs 64 MiB"),
+    (dict(GOOD, name_in_use=True), "already has a domain named 'm-c'"),
+])
+def test_each_refusal_names_its_reason(report, message):
+    problems = judge_preflight(LOCAL, DOMAIN, report, "10.77.0.11")
+    assert len(problems) == 1 and message in problems[0]
+
+
+def test_all_problems_are_reported_together():
+    problems = judge_preflight(LOCAL, DOMAIN, dict(GOOD, has_image=False, free_memory_mib=0), "10.77.0.12")
+    assert len(problems) == 2
+
+
+@pytest.mark.parametrize("phases, expected", [
+    ({"suspended": 10.0, "target_started": 10.4}, 0.4),
+    ({"suspended": 10.0, "sender_done": 10.5}, 0.5),
+    ({"target_started": 10.4}, None),
+    ({"suspended": 11.0, "target_started": 10.0}, None),
+])
+def test_downtime_from_phases(phases, expected):
+    assert runtime_migrate.downtime(phases) == expected
+
+
+def test_transport_commands_hold_only_fixed_words(monkeypatch):
+    monkeypatch.setattr(runtime_migrate, "capsule_path", lambda: "/usr/local/bin/capsule")
+    assert runtime_migrate.transport_command("ssh", "/tmp/s.json") == (
+        "/usr/local/bin/capsule transport --stats /tmp/s.json -- ssh -o BatchMode=yes -o ConnectTimeout=10")
+    assert runtime_migrate.transport_command("tcp", "/tmp/s.json", 8002).endswith("--tcp-port 8002")
+
+
+def test_unknown_transport_is_refused_before_anything_runs():
+    with pytest.raises(runtime_migrate.MigrationError, match="unknown transport 'udp'"):
+        runtime_migrate.migrate(None, "m-c", "10.77.0.12", transport="udp")
