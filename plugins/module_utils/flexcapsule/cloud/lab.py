@@ -49,10 +49,11 @@ def _host_memory_mib():
 
 
 class LabProvider(CloudProvider):
-    def __init__(self, project_dir=None, netns="flexlab", accel="auto", cache_dir=None):
+    def __init__(self, project_dir=None, netns="flexlab", accel="auto", cache_dir=None, state_dir=None,
+                 inventory_dir=None):
         project = Path(project_dir or REPO)
-        self.state_dir = Path(os.environ.get("FLEXCAPSULE_LAB_DIR", project / ".lab"))
-        self.inventory_dir = project / "inventory" / "lab"
+        self.state_dir = Path(state_dir or os.environ.get("FLEXCAPSULE_LAB_DIR", project / ".lab"))
+        self.inventory_dir = Path(inventory_dir or project / "inventory" / "lab")
         self.catalog = load_catalog(project / "catalog" / "instance_types.yml", kind="lab")
         self.cache_dir = Path(cache_dir or os.environ.get("FLEXCAPSULE_CACHE", "/var/cache/flexcapsule"))
         self.recipe_dir = project / "roles" / "lab_cloud" / "files" / "image"

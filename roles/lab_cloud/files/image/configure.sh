@@ -10,6 +10,9 @@ export DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8
 passwd -l root >/dev/null
 echo "UUID=$uuid / ext4 errors=remount-ro,noatime 0 1" > /etc/fstab
 echo cloudvm > /etc/hostname
+# Every cloud VM must get its own machine-id (DHCP client IDs, generated MACs) at first boot.
+: > /etc/machine-id
+rm -f /var/lib/dbus/machine-id
 
 systemctl enable flexlab-seed.service systemd-networkd.service ssh.service >/dev/null 2>&1
 # Trim the boot (not the realism): nothing here is needed by a cloud VM that hosts app VMs.

@@ -1,0 +1,47 @@
+# FlexCapsule: the two commands of the README are `make demo` (the main job on the lab) and `make test`.
+SHELL := /bin/bash
+VENV := .venv/bin
+PLAYBOOK := $(VENV)/ansible-playbook
+export ANSIBLE_FORCE_COLOR ?= 0
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+
+.PHONY: setup demo test test-fast test-lab lint lab-up lab-down molecule bench-lab clean
+
+setup:
+	scripts/setup.sh
+
+## The main job on the lab: bring up the lab cloud, provision nested Xen, boot the smoke app VMs, summarise.
+demo: setup
+	$(PLAYBOOK) playbooks/main.yml
+
+## Every test: the fast tier, then the lab tier on real Xen in QEMU (the lab is torn down at the end).
+test: setup
+	$(MAKE) test-fast
+	$(MAKE) test-lab; status=$$?; $(MAKE) lab-down; exit $$status
+
+test-fast: lint
+	$(VENV)/pytest -q -n 2 tests/unit
+
+lint:
+	for pb in playbooks/*.yml; do $(PLAYBOOK) --syntax-check "$$pb" >/dev/null || exit 1; done
+	$(VENV)/ansible-lint --profile production --offline -q
+
+test-lab:
+	$(PLAYBOOK) playbooks/main.yml
+	$(VENV)/pytest -v -m lab tests/lab
+	$(MAKE) molecule
+
+molecule:
+	$(VENV)/molecule test -s nested_xen
+
+lab-up:
+	$(PLAYBOOK) playbooks/lab.yml
+
+lab-down:
+	$(PLAYBOOK) playbooks/lab.yml -e lab_state=absent
+
+bench-lab: setup
+	$(VENV)/python benchmarks/lab_bench.py
+
+clean: lab-down
+	rm -rf results
