@@ -43,9 +43,8 @@ options:
     type: path
     required: true
   netns:
-    description: Name of the network namespace holding the lab's VPC.
+    description: Name of the network namespace holding the lab's VPC (default C(FLEXCAPSULE_LAB_NETNS) or C(flexlab)).
     type: str
-    default: flexlab
   accel:
     description: QEMU accelerator; C(auto) probes whether KVM is really faster than TCG here.
     type: str
@@ -150,7 +149,7 @@ def main():
                                 "type": {"type": "str", "required": True}}},
             "exclusive": {"type": "bool", "default": False},
             "project_dir": {"type": "path", "required": True},
-            "netns": {"type": "str", "default": "flexlab"},
+            "netns": {"type": "str"},
             "accel": {"type": "str", "choices": ["auto", "tcg", "kvm"], "default": "auto"},
         },
         supports_check_mode=True,

@@ -49,7 +49,7 @@ def _host_memory_mib():
 
 
 class LabProvider(CloudProvider):
-    def __init__(self, project_dir=None, netns="flexlab", accel="auto", cache_dir=None, state_dir=None,
+    def __init__(self, project_dir=None, netns=None, accel="auto", cache_dir=None, state_dir=None,
                  inventory_dir=None):
         project = Path(project_dir or REPO)
         self.state_dir = Path(state_dir or os.environ.get("FLEXCAPSULE_LAB_DIR", project / ".lab"))
@@ -57,6 +57,7 @@ class LabProvider(CloudProvider):
         self.catalog = load_catalog(project / "catalog" / "instance_types.yml", kind="lab")
         self.cache_dir = Path(cache_dir or os.environ.get("FLEXCAPSULE_CACHE", "/var/cache/flexcapsule"))
         self.recipe_dir = project / "roles" / "lab_cloud" / "files" / "image"
+        netns = netns or os.environ.get("FLEXCAPSULE_LAB_NETNS", "flexlab")
         self.network = LabNetwork(netns=netns)
         self.accel = accel
         self.marker = f"flexcapsule-lab:{netns}:"
