@@ -20,6 +20,14 @@
 #define ENTRIES 512UL
 #define MAX_PFNS (ENTRIES * ENTRIES) /* one L2 table: the direct map spans 1 GiB */
 #define BATCH 512 /* frames per hypercall */
+/*
+ * Xen 4.17 sizes a PV guest's shadow pool for log-dirty mode (live migration) at
+ * 128 pages + tot_pages / 256, but refuses log-dirty allocations unless the pool holds
+ * more than 128 pages: a domain with under 1 MiB populated cannot be live-migrated
+ * ("Failed to retrieve logdirty bitmap: Cannot allocate memory"). So we keep at least
+ * this many pages resident.
+ */
+#define MIN_RESIDENT_PAGES 320
 
 unsigned long *fc_p2m;
 unsigned long fc_nr_pfns;
@@ -252,6 +260,7 @@ void fc_mm_init(void)
     reserved_end = max_ul(reserved_end, fc_mfn_to_pfn(si->store_mfn) + 1);
     reserved_end = max_ul(reserved_end, fc_mfn_to_pfn(si->console.domU.mfn) + 1);
     reserved_end = max_ul(reserved_end, fc_virt_to_pfn((void *)si->pt_base) + si->nr_pt_frames);
+    reserved_end = max_ul(reserved_end, MIN_RESIDENT_PAGES);
     if (reserved_end >= fc_nr_pfns)
         fc_fatal("mm: no memory left after the boot image (%lu pages)", fc_nr_pfns);
     fc_bitmap_set_range(&used, 0, reserved_end);

@@ -96,7 +96,7 @@ def check_real_check(cloud_vm, module, args):
     return real
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="session", autouse=True)
 def runtime_installed():
     proc = playbook(os.path.join(ROOT, "playbooks", "deploy.yml"), "--tags", "runtime")
     assert proc.returncode == 0, proc.stdout[-3000:]

@@ -105,7 +105,8 @@ class LabProvider(CloudProvider):
                        state="running" if running else "crashed", vcpus=itype.vcpus,
                        memory_mib=itype.memory_mib, price_per_hour=itype.price_per_hour,
                        extra={"maps_to": itype.maps_to, "mac": rec["vpc_mac"], "pid": rec.get("pid"),
-                              "console_log": rec["console_log"]})
+                              "console_log": rec["console_log"],
+                              "boot_to_ssh_seconds": rec.get("boot_to_ssh_seconds")})
 
     def connection_vars(self, vm):
         return {
@@ -170,7 +171,12 @@ class LabProvider(CloudProvider):
                 booted.append((name, rec))
         for name, rec in booted:
             self._wait_ssh(name, rec)
-        state = self._load()
+        with self._locked():
+            state = self._load()
+            for name, rec in booted:
+                if name in state["vms"]:
+                    state["vms"][name]["boot_to_ssh_seconds"] = rec.get("boot_to_ssh_seconds")
+            self._save(state)
         return [self._vm(spec["name"], state["vms"][spec["name"]]) for spec in specs]
 
     def delete_vm(self, name):
@@ -352,6 +358,7 @@ class LabProvider(CloudProvider):
             probe = subprocess.run(self.ssh_argv(name, ["true"]), capture_output=True, timeout=60)
             if probe.returncode == 0:
                 _log(f"{name}: SSH up after {time.monotonic() - started:.0f}s")
+                rec["boot_to_ssh_seconds"] = round(time.time() - rec["started"], 1)
                 return
             time.sleep(3)
         raise CloudError(f"{name}: no SSH after {SSH_WAIT_SECONDS}s; console tail:\n{self._console_tail(rec)}")

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Lab benchmark: image build cold and cached, cloud VM boot-to-SSH and boot-to-`xl info`, memory footprint.
+
+Runs a throwaway lab of its own (network namespace `flexbench`), so it never touches the main lab:
+  .venv/bin/python benchmarks/lab_bench.py [--count 2] [--type lab.c8i.large] [--skip-cold]
+Prints a table and writes results/lab_bench.csv. The machine is shared and noisy: compare figures of one run.
+"""
+import argparse
+import csv
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "plugins" / "module_utils"))
+
+import ansible_runner  # noqa: E402
+
+from flexcapsule.cloud.lab import LabProvider  # noqa: E402
+from flexcapsule.cloud.lab_image import build_image  # noqa: E402
+
+RECIPE = ROOT / "roles" / "lab_cloud" / "files" / "image"
+
+
+def timed(fn, *args, **kwargs):
+    start = time.monotonic()
+    value = fn(*args, **kwargs)
+    return value, time.monotonic() - start
+
+
+def rss_mib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def wait_xl_info(lab, name, timeout=900):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        probe = subprocess.run(lab.ssh_argv(name, ["xl", "info"]), capture_output=True, timeout=60)
+        if probe.returncode == 0:
+            return True
+        time.sleep(2)
+    return False
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=2)
+    parser.add_argument("--type", default="lab.c8i.large")
+    parser.add_argument("--skip-cold", action="store_true", help="do not rebuild the image from nothing")
+    args = parser.parse_args()
+    rows = []
+
+    def record(metric, value, unit, vm=""):
+        rows.append({"metric": metric, "vm": vm, "value": round(value, 1), "unit": unit})
+        print(f"{metric:<34} {vm:<8} {value:9.1f} {unit}", flush=True)
+
+    if not args.skip_cold:
+        with tempfile.TemporaryDirectory(prefix="flexbench-cache-") as cold_cache:
+            _, seconds = timed(build_image, RECIPE, cold_cache)
+            record("image build, cold (no cache)", seconds, "s")
+    cache = Path("/var/cache/flexcapsule/lab-images")
+    build_image(RECIPE, cache)
+    _, seconds = timed(build_image, RECIPE, cache)
+    record("image build, cached", seconds, "s")
+
+    with tempfile.TemporaryDirectory(prefix="flexbench-") as tmp:
+        tmp = Path(tmp)
+        lab = LabProvider(netns="flexbench", state_dir=tmp / "state", inventory_dir=tmp / "inventory")
+        try:
+            specs = [{"name": f"bench{i}", "type": args.type} for i in range(1, args.count + 1)]
+            lab_start = time.monotonic()
+            vms, seconds = timed(lab.create_vms, specs)
+            record("lab up to SSH (all cloud VMs)", seconds, "s")
+            for vm in lab.list_vms():
+                record("boot to SSH", vm.extra["boot_to_ssh_seconds"], "s", vm.name)
+            result, seconds = timed(
+                ansible_runner.run, private_data_dir=str(tmp / "runner"), project_dir=str(ROOT),
+                playbook=str(ROOT / "playbooks" / "site.yml"), inventory=str(tmp / "inventory" / "hosts.yml"),
+                envvars={"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}, quiet=True)
+            if result.rc != 0:
+                raise SystemExit(f"site.yml failed on the bench lab: rc={result.rc}")
+            record("site.yml: plain cloud VMs to Xen", seconds, "s")
+            record("lab up with Xen ready (cold VMs)", time.monotonic() - lab_start, "s")
+            footprint = sum(rss_mib(vm.extra["pid"]) for vm in lab.list_vms())
+            record("lab memory footprint (QEMU RSS)", footprint, "MiB")
+            for vm in lab.list_vms():
+                subprocess.run(lab.ssh_argv(vm.name, ["systemctl", "reboot"]), capture_output=True, timeout=60)
+            reboot_start = time.monotonic()
+            time.sleep(5)
+            for vm in lab.list_vms():
+                if not wait_xl_info(lab, vm.name):
+                    raise SystemExit(f"{vm.name}: no xl info after reboot")
+                record("boot to xl info (reboot)", time.monotonic() - reboot_start, "s", vm.name)
+        finally:
+            lab.destroy()
+
+    out = ROOT / "results" / "lab_bench.csv"
+    out.parent.mkdir(exist_ok=True)
+    with out.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["metric", "vm", "value", "unit"])
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
