@@ -12,6 +12,7 @@ setup:
 
 ## The main job on the lab: bring up the lab cloud, provision nested Xen, boot the smoke app VMs, summarise.
 demo: setup
+	tools/labctl image
 	$(PLAYBOOK) playbooks/main.yml
 
 ## Every test: the fast tier, then the lab tier on real Xen in QEMU (the lab is torn down at the end).
@@ -27,6 +28,7 @@ lint:
 	$(VENV)/ansible-lint --profile production --offline -q
 
 test-lab:
+	tools/labctl image
 	$(PLAYBOOK) playbooks/main.yml
 	$(VENV)/pytest -v -m lab tests/lab
 	$(MAKE) molecule

@@ -21,13 +21,13 @@
 #define MAX_PFNS (ENTRIES * ENTRIES) /* one L2 table: the direct map spans 1 GiB */
 #define BATCH 512 /* frames per hypercall */
 /*
- * Xen 4.17 sizes a PV guest's shadow pool for log-dirty mode (live migration) at
- * 128 pages + tot_pages / 256, but refuses log-dirty allocations unless the pool holds
- * more than 128 pages: a domain with under 1 MiB populated cannot be live-migrated
- * ("Failed to retrieve logdirty bitmap: Cannot allocate memory"). So we keep at least
- * this many pages resident.
+ * Live migration needs Xen's log-dirty bitmap, whose pages come from the domain's shadow
+ * pool. libxl never sizes that pool for PV guests, so Xen 4.17 makes it 128 pages plus
+ * tot_pages / 256 and refuses each bitmap page that would take it below 129: a domain
+ * needs about 256 resident pages per bitmap page (4-5 of them), or migration fails with
+ * "Failed to retrieve logdirty bitmap: Cannot allocate memory". Hence a resident floor.
  */
-#define MIN_RESIDENT_PAGES 320
+#define MIN_RESIDENT_PAGES 1344 /* 5.25 MiB: room for 5 log-dirty bitmap pages */
 
 unsigned long *fc_p2m;
 unsigned long fc_nr_pfns;
@@ -260,7 +260,11 @@ void fc_mm_init(void)
     reserved_end = max_ul(reserved_end, fc_mfn_to_pfn(si->store_mfn) + 1);
     reserved_end = max_ul(reserved_end, fc_mfn_to_pfn(si->console.domU.mfn) + 1);
     reserved_end = max_ul(reserved_end, fc_virt_to_pfn((void *)si->pt_base) + si->nr_pt_frames);
-    reserved_end = max_ul(reserved_end, MIN_RESIDENT_PAGES);
+    if (fc_nr_pfns > MIN_RESIDENT_PAGES + 64)
+        reserved_end = max_ul(reserved_end, MIN_RESIDENT_PAGES);
+    else
+        fc_kprintf("[flexcapsule] warning: %lu KiB of memory is too little for live migration\n",
+                   fc_nr_pfns * 4);
     if (reserved_end >= fc_nr_pfns)
         fc_fatal("mm: no memory left after the boot image (%lu pages)", fc_nr_pfns);
     fc_bitmap_set_range(&used, 0, reserved_end);

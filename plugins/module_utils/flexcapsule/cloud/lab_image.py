@@ -16,6 +16,7 @@ BUILDER_VERSION = "1"
 SUITE = "bookworm"
 DISK_SIZE = "3G"
 PART_OFFSET = 2048 * 512
+PER_PACKAGE_STEPS = {"Validating", "Extracting", "Unpacking", "Configuring", "Retrieving"}
 
 
 class ImageBuildError(RuntimeError):
@@ -68,11 +69,19 @@ def _run(argv, start, label, **kwargs):
     """Runs argv, streaming its output as progress lines; raises with the tail of its output."""
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "LANG": "C", "LC_ALL": "C"}, **kwargs)
-    tail = []
+    tail, packages = [], 0
     for line in proc.stdout:
         line = line.rstrip()
         tail = (tail + [line])[-20:]
-        _progress(start, f"{label}: {line}")
+        words = line.split()
+        per_package = len(words) >= 3 and words[0] == "I:" and words[1] in PER_PACKAGE_STEPS \
+            and not line.endswith("system...")
+        if per_package:
+            packages += 1
+            if packages % 40 == 0:
+                _progress(start, f"{label}: {line[3:]} ({packages} package steps)")
+        else:
+            _progress(start, f"{label}: {line}")
     if proc.wait() != 0:
         raise ImageBuildError(f"{label} failed (rc={proc.returncode}): {' '.join(argv)}\n" + "\n".join(tail))
 
@@ -86,6 +95,22 @@ def _install_grub_boot_sectors(raw, boot_img, core_img):
         disk.write(Path(boot_img).read_bytes()[:440])
         disk.seek(512)
         disk.write(core)
+
+
+def _verify_filesystem(raw):
+    """fsck the finished root filesystem read-only, and check GRUB's files are on it."""
+    loop = subprocess.run(["losetup", "--show", "-f", "-r", "--offset", str(PART_OFFSET), str(raw)],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    try:
+        fsck = subprocess.run(["e2fsck", "-n", "-f", loop], capture_output=True, text=True)
+        if fsck.returncode != 0:
+            raise ImageBuildError(f"the image's filesystem is damaged:\n{fsck.stdout[-2000:]}")
+        listing = subprocess.run(["debugfs", "-R", "ls -p /boot/grub/i386-pc", loop], capture_output=True,
+                                 text=True).stdout
+        if "normal.mod" not in listing:
+            raise ImageBuildError("the image has no /boot/grub/i386-pc/normal.mod: GRUB could not boot it")
+    finally:
+        subprocess.run(["losetup", "-d", loop], check=False)
 
 
 def build_image(recipe_dir, cache_dir, mirror=None, force=False):
@@ -134,15 +159,21 @@ def build_image(recipe_dir, cache_dir, mirror=None, force=False):
             for name in ("configure.sh", "prefetch.txt", "boot.img", "core.img"):
                 (mnt / "tmp" / name).unlink()
         finally:
+            # A real (not lazy) unmount: the filesystem must be flushed to disk.raw before it is converted.
             for path in reversed(mounts):
-                subprocess.run(["umount", "-l", str(path)], check=False)
+                for _ in range(20):
+                    if subprocess.run(["umount", str(path)], capture_output=True).returncode == 0:
+                        break
+                    time.sleep(0.5)
+                else:
+                    raise ImageBuildError(f"cannot unmount {path}: something still uses it")
+            subprocess.run(["sync"], check=True)
             subprocess.run(["losetup", "-d", loop], check=False)
+        _verify_filesystem(raw)
         _progress(start, "converting to qcow2")
         tmp_image = work / "image.qcow2"
         subprocess.run(["qemu-img", "convert", "-O", "qcow2", str(raw), str(tmp_image)], check=True)
         os.replace(tmp_image, image)
-    for stale in cache_dir.glob(f"{SUITE}-cloud-*.qcow2"):
-        if stale != image:
-            stale.unlink()
+    # Older images stay: running cloud VMs' overlays may still be backed by them (`make clean` removes the lab).
     _progress(start, f"image ready: {image} ({image.stat().st_size // (1 << 20)} MiB)")
     return image, True
