@@ -50,3 +50,17 @@ def test_transport_commands_hold_only_fixed_words(monkeypatch):
 def test_unknown_transport_is_refused_before_anything_runs():
     with pytest.raises(runtime_migrate.MigrationError, match="unknown transport 'udp'"):
         runtime_migrate.migrate(None, "m-c", "10.77.0.12", transport="udp")
+
+
+def test_failure_message_says_where_the_app_vm_is_and_why(tmp_path):
+    from flexcapsule.runtime import Runtime
+    from flexcapsule.xl import ToolstackError
+    from test_xl_parsers import fixture, recorded_cloud1
+
+    runtime = Runtime(state_dir=str(tmp_path), xl=recorded_cloud1())
+    error = ToolstackError("xl migrate of m-fx-a to 10.77.0.12 failed (rc=1)", rc=1,
+                           stderr=fixture("migrate_fails_logdirty_sender.txt"))
+    message = runtime_migrate.failure_message(runtime, "m-fx-a", "10.77.0.12", error)
+    assert "it is still running on this cloud VM" in message
+    assert "Cannot allocate memory" in message and "Migration failed, resuming at sender." in message
+    assert "debug:" not in message

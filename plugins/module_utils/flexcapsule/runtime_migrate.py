@@ -8,6 +8,7 @@ Transports (both carry xl's own migration stream; `capsule transport` in between
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -173,7 +174,9 @@ def failure_message(runtime, name, destination, exc):
         domain["state"] = "running"
     where = ("it is still running on this cloud VM" if domain is not None and domain["state"] == "running"
              else "WARNING: it is not running on this cloud VM (state %s)" % (domain or {}).get("state", "gone"))
-    detail = exc.stderr.strip().splitlines()[-3:] if exc.stderr else []
+    # xl -vvv output is mostly debug chatter; the errors say why.
+    detail = [line for line in (exc.stderr or "").splitlines()
+              if "debug:" not in line and re.search(r"error|fail", line, re.IGNORECASE)][-3:]
     return "migration of %r to %s failed, %s: %s%s" % (name, destination, where, exc.message,
                                                        (" | " + " | ".join(detail)) if detail else "")
 
