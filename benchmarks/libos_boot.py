@@ -135,6 +135,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--migrations", type=int, default=20)
+    parser.add_argument("--no-push", action="store_true", help="images are already in the dom0s")
     parser.add_argument("--skip", action="append", default=[],
                         help="skip a part: sizes, memory, boot, save, migrate, chain")
     args = parser.parse_args()
@@ -142,8 +143,9 @@ def main():
         sys.exit("the lab is not up (.lab/READY missing)")
     lab.build_images()
     apps = sorted(os.listdir(lab.IMAGES))
-    for vm in lab.ADDRESS:
-        lab.push_images(vm, apps)
+    if not args.no_push:
+        for vm in lab.ADDRESS:
+            lab.push_images(vm, apps)
     rows = []
 
     def record(metric, value, unit=""):
@@ -178,7 +180,7 @@ def main():
         record("consecutive_migrations", consecutive_migrations(args.migrations), "")
 
     os.makedirs(RESULTS, exist_ok=True)
-    path = os.path.join(RESULTS, "libos_boot.csv")
+    path = os.path.join(RESULTS, "libos_boot%s.csv" % ("-" + "-".join(args.skip) if args.skip else ""))
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=["metric", "value", "unit", "time"])
         writer.writeheader()

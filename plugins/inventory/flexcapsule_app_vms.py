@@ -43,6 +43,7 @@ cloud_vm_inventory: hosts.yml
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -109,9 +110,9 @@ class InventoryModule(BaseInventoryPlugin):
             env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_INVENTORY_ENABLED="yaml,ini",
                        ANSIBLE_LIBRARY=os.path.join(ROOT, "plugins", "modules"),
                        ANSIBLE_MODULE_UTILS=os.path.join(ROOT, "plugins", "module_utils"))
-            ansible = os.path.join(os.path.dirname(os.path.realpath(sys.executable)), "ansible")
-            if os.path.exists(ansible):
-                argv[0] = ansible
+            # The `ansible` next to this Python (a virtualenv's bin/), else the one on PATH.
+            beside = os.path.join(os.path.dirname(sys.executable), "ansible")
+            argv[0] = beside if os.path.exists(beside) else (shutil.which("ansible") or "ansible")
             try:
                 proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
             except subprocess.TimeoutExpired:

@@ -56,7 +56,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 plan:
-  description: The plan (before/after configuration, cost per hour, actions, lower bound, gap, solver).
+  description:
+    - The plan (before/after configuration, cost per hour, actions, lower bound, gap, solver).
+    - None when no app VM runs (there is nothing to consolidate).
   returned: always
   type: dict
 """
@@ -81,6 +83,8 @@ def main():
         catalog = load_catalog(module.params["catalog"], kind=module.params["catalog_kind"])
         policy = Policy.from_dict(module.params["policy"])
         apps, cloud_vms, placement = planner_input(module.params["fleet"], module.params["cpu_percentile"])
+        if not apps:
+            module.exit_json(changed=False, plan=None, msg="no running app VMs: nothing to consolidate")
         result = plan(apps, cloud_vms, placement, catalog, policy)
         # Last check before anything moves: every intermediate step stays within capacity.
         simulate_actions(apps, cloud_vms, placement, catalog, policy, result.actions)

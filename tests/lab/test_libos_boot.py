@@ -27,10 +27,18 @@ EXIT_LINE = re.compile(r"\[flexcapsule\] exit status (-?\d+)")
 MEMTOUCH_OK = r"memtouch pass \d+ ok checksum=0x"
 
 
+SSH_FLAKES = ("kex_exchange_identification", "Connection timed out during banner exchange",
+              "Connection closed by remote host", "Connection reset by peer")
+
+
 def on(vm, *argv, timeout=600, check=False):
-    """Run argv as root in a cloud VM's dom0."""
-    proc = subprocess.run([LABCTL, "ssh", vm, "--"] + [str(a) for a in argv], capture_output=True,
-                          text=True, timeout=timeout)
+    """Run argv as root in a cloud VM's dom0 (retrying when a loaded dom0 drops the ssh handshake)."""
+    for attempt in range(5):
+        proc = subprocess.run([LABCTL, "ssh", vm, "--"] + [str(a) for a in argv], capture_output=True,
+                              text=True, timeout=timeout)
+        if proc.returncode != 255 or not any(flake in proc.stderr for flake in SSH_FLAKES):
+            break
+        time.sleep(5 * (attempt + 1))
     if check and proc.returncode != 0:
         raise AssertionError("%s on %s failed (rc=%d): %s %s" % (argv, vm, proc.returncode, proc.stdout,
                                                                  proc.stderr))

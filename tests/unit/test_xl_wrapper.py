@@ -91,3 +91,15 @@ def test_migrate_phases_and_order():
              (5.9, "migration target: Domain started successsfully."), (6.0, "Migration successful.")]
     phases = xl.parse_migrate_log(lines)
     assert phases["target_ready"] == 0.1 and phases["target_started"] == 5.9 and phases["success"] == 6.0
+
+
+def test_bare_names_are_found_in_sbin_even_without_it_on_path(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(xl, "SBIN_DIRS", (str(tmp_path / "sbin"),))
+    (tmp_path / "sbin").mkdir()
+    tool = tmp_path / "sbin" / "xl"
+    tool.write_text("#!/bin/sh\necho xl-found\n")
+    tool.chmod(0o755)
+    assert xl.resolve_binary("xl") == str(tool)
+    assert xl.run(["xl", "info"]).stdout.strip() == "xl-found"
+    assert xl.resolve_binary("/opt/xl") == "/opt/xl"

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import time
 
@@ -47,6 +48,7 @@ def run(argv, timeout=DEFAULT_TIMEOUT, input_text=None, check=True, what=None):
     if isinstance(argv, str):
         raise TypeError("commands are argv lists, not shell strings")
     argv = [str(arg) for arg in argv]
+    argv[0] = resolve_binary(argv[0])
     env = dict(os.environ, **C_LOCALE)
     try:
         proc = subprocess.run(argv, input=input_text, capture_output=True, text=True, timeout=timeout, env=env,
@@ -61,6 +63,18 @@ def run(argv, timeout=DEFAULT_TIMEOUT, input_text=None, check=True, what=None):
         raise ToolstackError("%s failed (rc=%d)" % (what or " ".join(argv[:3]), proc.returncode),
                              cmd=argv, rc=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
     return result
+
+
+# Non-login ssh sessions (how Ansible runs modules) often lack the sbin directories where xl lives.
+SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
+
+def resolve_binary(name):
+    """Absolute path of a bare command name, also searching the sbin directories."""
+    if os.sep in name:
+        return name
+    search = os.pathsep.join([os.environ.get("PATH", os.defpath)] + list(SBIN_DIRS))
+    return shutil.which(name, path=search) or name
 
 
 def _text(data):
@@ -341,6 +355,7 @@ class Xl:
         """
         validate_host(host)
         argv = self.argv([self.xl_path] + ["-v"] * verbosity + ["migrate", "-s", ssh_command, name, host])
+        argv[0] = resolve_binary(argv[0])
         start = time.monotonic()
         timed_lines = []
         env = dict(os.environ, **C_LOCALE)
