@@ -21,6 +21,8 @@ LAB_INVENTORY = os.path.join(ROOT, "inventory", "lab", "hosts.yml")
 LINUX_IMAGE = "linux-smoke"
 LIBOS_IMAGE = "counter"
 ADDRESS = {"cloud1": "10.77.0.11", "cloud2": "10.77.0.12"}
+# The cloud VM single-host tests use (cloud1 unless FLEXCAPSULE_LAB_PRIMARY names the other).
+PRIMARY = os.environ.get("FLEXCAPSULE_LAB_PRIMARY", "cloud1")
 
 
 def lab_ready():
@@ -98,6 +100,9 @@ def check_real_check(cloud_vm, module, args):
 
 @pytest.fixture(scope="session", autouse=True)
 def runtime_installed():
+    """Installs this checkout's runtime first; FLEXCAPSULE_LAB_RUNTIME=installed says it already is."""
+    if os.environ.get("FLEXCAPSULE_LAB_RUNTIME") == "installed":
+        return
     proc = playbook(os.path.join(ROOT, "playbooks", "deploy.yml"), "--tags", "runtime")
     assert proc.returncode == 0, proc.stdout[-3000:]
 
@@ -108,24 +113,24 @@ def test_full_lifecycle(image, memory):
     cleanup(name)
     try:
         args = {"name": name, "image": image, "memory": memory}
-        created = check_real_check("cloud1", "app_vm", dict(args, state="running"))
+        created = check_real_check(PRIMARY, "app_vm", dict(args, state="running"))
         assert created["actions"] == ["define", "start"]
         assert created["diff"]["before"] == {"state": "absent"} and created["diff"]["after"]["state"] == "running"
-        view = app_vms("cloud1")[name]
+        view = app_vms(PRIMARY)[name]
         assert view["state"] == "running" and view["memory_mib"] == memory and view["image"] == image
 
-        stopped = check_real_check("cloud1", "app_vm", dict(args, state="stopped", timeout=240, force_stop=True))
+        stopped = check_real_check(PRIMARY, "app_vm", dict(args, state="stopped", timeout=240, force_stop=True))
         assert stopped["actions"] == ["stop"]
-        assert app_vms("cloud1")[name]["state"] == "stopped"
+        assert app_vms(PRIMARY)[name]["state"] == "stopped"
 
-        started = check_real_check("cloud1", "app_vm", dict(args, state="running"))
+        started = check_real_check(PRIMARY, "app_vm", dict(args, state="running"))
         assert started["actions"] == ["start"]
 
-        removed = check_real_check("cloud1", "app_vm", {"name": name, "state": "absent", "force_stop": True,
+        removed = check_real_check(PRIMARY, "app_vm", {"name": name, "state": "absent", "force_stop": True,
                                                         "timeout": 240})
         assert removed["actions"] == ["stop", "remove"]
-        assert name not in app_vms("cloud1")
-        assert name not in on("cloud1", "xl", "list").stdout
+        assert name not in app_vms(PRIMARY)
+        assert name not in on(PRIMARY, "xl", "list").stdout
     finally:
         cleanup(name)
 
@@ -134,7 +139,7 @@ def test_bad_input_changes_nothing():
     name = "m-bad"
     cleanup(name)
     try:
-        before = on("cloud1", "xl", "list", check=True).stdout.splitlines()[1:]
+        before = on(PRIMARY, "xl", "list", check=True).stdout.splitlines()[1:]
         cases = [
             ({"name": name, "image": "no-such-image"}, "unknown image 'no-such-image'"),
             ({"name": name, "image": LINUX_IMAGE, "memory": "8G"}, "more than this cloud VM can give"),
@@ -144,10 +149,10 @@ def test_bad_input_changes_nothing():
         ]
         for args, message in cases:
             for check in (True, False):
-                result = task("cloud1", "app_vm", args, check=check)
+                result = task(PRIMARY, "app_vm", args, check=check)
                 assert result.get("failed") and message in result["msg"], (args, result)
-        assert name not in app_vms("cloud1")
-        assert [line.split()[0] for line in on("cloud1", "xl", "list").stdout.splitlines()[1:]] == \
+        assert name not in app_vms(PRIMARY)
+        assert [line.split()[0] for line in on(PRIMARY, "xl", "list").stdout.splitlines()[1:]] == \
             [line.split()[0] for line in before]
     finally:
         cleanup(name)
@@ -157,15 +162,15 @@ def test_name_clash_is_refused_unless_replace():
     name = "m-clash"
     cleanup(name)
     try:
-        assert task("cloud1", "app_vm", {"name": name, "image": LINUX_IMAGE, "memory": 128})["changed"]
-        domid = app_vms("cloud1")[name]["domid"]
-        clash = task("cloud1", "app_vm", {"name": name, "image": LINUX_IMAGE, "memory": 160})
+        assert task(PRIMARY, "app_vm", {"name": name, "image": LINUX_IMAGE, "memory": 128})["changed"]
+        domid = app_vms(PRIMARY)[name]["domid"]
+        clash = task(PRIMARY, "app_vm", {"name": name, "image": LINUX_IMAGE, "memory": 160})
         assert clash.get("failed") and "name clash" in clash["msg"] and "memory_mib" in clash["msg"]
-        assert app_vms("cloud1")[name]["domid"] == domid  # untouched
-        replaced = task("cloud1", "app_vm", {"name": name, "image": LINUX_IMAGE, "memory": 160, "replace": True,
+        assert app_vms(PRIMARY)[name]["domid"] == domid  # untouched
+        replaced = task(PRIMARY, "app_vm", {"name": name, "image": LINUX_IMAGE, "memory": 160, "replace": True,
                                              "force_stop": True, "timeout": 240})
         assert replaced["actions"] == ["stop", "remove", "define", "start"]
-        assert app_vms("cloud1")[name]["memory_mib"] == 160
+        assert app_vms(PRIMARY)[name]["memory_mib"] == 160
     finally:
         cleanup(name)
 
@@ -174,17 +179,17 @@ def test_info_reports_usage_capacity_and_exit_status():
     name = "m-info"
     cleanup(name)
     try:
-        assert task("cloud1", "app_vm", {"name": name, "image": LINUX_IMAGE, "memory": 128})["changed"]
+        assert task(PRIMARY, "app_vm", {"name": name, "image": LINUX_IMAGE, "memory": 128})["changed"]
         time.sleep(5)
-        info = task("cloud1", "app_vm_info", {"cpu_interval": 3})
+        info = task(PRIMARY, "app_vm_info", {"cpu_interval": 3})
         assert not info["changed"]
         view = {v["name"]: v for v in info["app_vms"]}[name]
         assert view["state"] == "running" and view["image"] == LINUX_IMAGE and view["kind"] == "linux"
         assert view["cpu_percent"] is not None and 0 <= view["cpu_percent"] <= 100
         assert view["uptime_s"] >= 1 and view["memory_mib"] == 128 and view["vcpus"] == 1
         assert info["cloud_vm"]["nr_cpus"] >= 1 and info["cloud_vm"]["free_memory_mib"] > 0
-        assert task("cloud1", "app_vm", {"name": name, "state": "stopped", "timeout": 240})["changed"]
-        finished = {v["name"]: v for v in task("cloud1", "app_vm_info", {"cpu_interval": 0})["app_vms"]}[name]
+        assert task(PRIMARY, "app_vm", {"name": name, "state": "stopped", "timeout": 240})["changed"]
+        finished = {v["name"]: v for v in task(PRIMARY, "app_vm_info", {"cpu_interval": 0})["app_vms"]}[name]
         assert finished["state"] == "stopped" and finished["exit_status"] == 0 and finished["exit_reason"] == "poweroff"
     finally:
         cleanup(name)

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from test_app_vm_lifecycle import LIBOS_IMAGE, LINUX_IMAGE, app_vms, capsule, cleanup, on  # noqa: F401
+from test_app_vm_lifecycle import LIBOS_IMAGE, LINUX_IMAGE, PRIMARY, app_vms, capsule, cleanup, on  # noqa: F401
 from test_app_vm_lifecycle import require_lab, runtime_installed  # noqa: F401  (autouse fixtures)
 
 pytestmark = pytest.mark.lab
@@ -15,17 +15,17 @@ def test_foreground_run_streams_the_console_and_returns_the_exit_status():
     name = "m-hello"
     cleanup(name)
     try:
-        proc = capsule("cloud1", "run", "--name", name, "hello", timeout=600)
+        proc = capsule(PRIMARY, "run", "--name", name, "hello", timeout=600)
         printed = EXIT_LINE.findall(proc.stdout)
         assert printed, "no exit-status line on the console: %r %r" % (proc.stdout[-2000:], proc.stderr)
         assert proc.returncode == int(printed[-1]) & 0xFF
-        view = app_vms("cloud1")[name]
+        view = app_vms(PRIMARY)[name]
         assert view["state"] == "stopped" and view["exit_status"] == int(printed[-1])
-        assert name not in on("cloud1", "xl", "list").stdout  # the finished domain was cleared
+        assert name not in on(PRIMARY, "xl", "list").stdout  # the finished domain was cleared
         # Exit status and console survive: a new capsule process still reports them.
-        inspect = json.loads(capsule("cloud1", "inspect", name).stdout)
+        inspect = json.loads(capsule(PRIMARY, "inspect", name).stdout)
         assert inspect["status"]["exit_status"] == int(printed[-1])
-        assert EXIT_LINE.search(capsule("cloud1", "logs", name).stdout)
+        assert EXIT_LINE.search(capsule(PRIMARY, "logs", name).stdout)
     finally:
         cleanup(name)
 
@@ -34,33 +34,33 @@ def test_detached_linux_app_vm_like_a_process():
     name = "m-cap-linux"
     cleanup(name)
     try:
-        started = capsule("cloud1", "run", "-d", "--name", name, "--memory", "128M", LINUX_IMAGE)
+        started = capsule(PRIMARY, "run", "-d", "--name", name, "--memory", "128M", LINUX_IMAGE)
         assert started.returncode == 0 and started.stdout.strip() == name, started.stderr
-        ps = capsule("cloud1", "ps").stdout
+        ps = capsule(PRIMARY, "ps").stdout
         assert re.search(r"^%s\s+%s\s+linux\s+running" % (name, LINUX_IMAGE), ps, re.M), ps
-        top = capsule("cloud1", "top", "-n", "1", "--interval", "2")
+        top = capsule(PRIMARY, "top", "-n", "1", "--interval", "2")
         assert top.returncode == 0 and name in top.stdout and "MiB free" in top.stdout
-        clash = capsule("cloud1", "run", "-d", "--name", name, LINUX_IMAGE)
+        clash = capsule(PRIMARY, "run", "-d", "--name", name, LINUX_IMAGE)
         assert clash.returncode == 125 and "name clash" in clash.stderr
-        on("cloud1", "sleep", "20")
-        assert capsule("cloud1", "logs", name).stdout.strip(), "no console output logged"
-        killed = capsule("cloud1", "kill", "--timeout", "240", name, timeout=400)
+        on(PRIMARY, "sleep", "20")
+        assert capsule(PRIMARY, "logs", name).stdout.strip(), "no console output logged"
+        killed = capsule(PRIMARY, "kill", "--timeout", "240", name, timeout=400)
         assert killed.returncode == 0, killed.stderr
-        waited = capsule("cloud1", "wait", name)
+        waited = capsule(PRIMARY, "wait", name)
         assert waited.returncode == 0 and waited.stdout.strip() == "0"
-        assert "exited (0)" in capsule("cloud1", "ps", "-a").stdout
-        assert name not in capsule("cloud1", "ps").stdout
+        assert "exited (0)" in capsule(PRIMARY, "ps", "-a").stdout
+        assert name not in capsule(PRIMARY, "ps").stdout
     finally:
         cleanup(name)
 
 
 def test_bad_input_is_refused_and_nothing_is_left_behind():
-    before = capsule("cloud1", "ps", "-a", "--json").stdout
+    before = capsule(PRIMARY, "ps", "-a", "--json").stdout
     for argv, message in [(["run", "-d", "--name", "m-x", "no-such-image"], "unknown image"),
                           (["run", "-d", "--name", "m-x", "--memory", "8G", LINUX_IMAGE], "more than this cloud VM"),
                           (["run", "-d", "--name", "M x", LINUX_IMAGE], "invalid app VM name"),
                           (["run", "-d", "--name", "m-x", "--vcpus", "0", LINUX_IMAGE], "invalid vcpus"),
                           (["kill", "m-none"], "no app VM named 'm-none'")]:
-        proc = capsule("cloud1", *argv)
+        proc = capsule(PRIMARY, *argv)
         assert proc.returncode == 125 and message in proc.stderr, (argv, proc.stderr)
-    assert capsule("cloud1", "ps", "-a", "--json").stdout == before
+    assert capsule(PRIMARY, "ps", "-a", "--json").stdout == before

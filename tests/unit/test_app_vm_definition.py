@@ -122,3 +122,12 @@ def test_definition_differences():
     old = {"image": "a", "memory_mib": 16, "vcpus": 1, "args": ""}
     assert appvm.definition_differences(old, dict(old)) == []
     assert appvm.definition_differences(old, dict(old, vcpus=2, args="x")) == ["vcpus", "args"]
+
+
+def test_memory_written_as_a_digit_string_is_accepted(store):
+    path = store / "linux-smoke" / "manifest.json"
+    path.write_text(path.read_text().replace('"memory_mib": 96', '"memory_mib": "96"'))
+    assert appvm.load_manifest("linux-smoke", str(store))["memory_mib"] == 96
+    path.write_text(path.read_text().replace('"memory_mib": "96"', '"memory_mib": "lots"'))
+    with pytest.raises(AppVmError, match="memory_mib 'lots'"):
+        appvm.load_manifest("linux-smoke", str(store))

@@ -120,6 +120,8 @@ def check_manifest(manifest, image, directory, verify_sha256=False):
     cmdline = manifest.get("cmdline") or ""
     if not isinstance(cmdline, str) or UNSAFE_CFG_CHARS.search(cmdline):
         problems.append("cmdline %r has quotes, backslashes or control characters" % (cmdline,))
+    if isinstance(manifest.get("memory_mib"), str) and manifest["memory_mib"].isdigit():
+        manifest = dict(manifest, memory_mib=int(manifest["memory_mib"]))  # linux_appvm writes "96"
     if not isinstance(manifest.get("memory_mib"), int) or manifest.get("memory_mib", 0) < 1:
         problems.append("memory_mib %r must be a positive integer" % (manifest.get("memory_mib"),))
     if problems:

@@ -254,7 +254,7 @@ class LabProvider(CloudProvider):
     def _ssh_options(self):
         proxy = " ".join(self.network.exec_argv(["nc", "%h", "%p"]))
         return ["-o", f"ProxyCommand={proxy}", "-o", "StrictHostKeyChecking=no",
-                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
+                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=30",
                 "-o", "IdentitiesOnly=yes", "-o", "ServerAliveInterval=15"]
 
     def ssh_argv(self, name, remote_argv, tty=False):
