@@ -27,9 +27,10 @@ lint:
 	for pb in playbooks/*.yml; do $(PLAYBOOK) --syntax-check "$$pb" >/dev/null || exit 1; done
 	$(VENV)/ansible-lint --profile production --offline -q
 
+# main.yml converges from wherever things stand: one rerun absorbs a transient SSH failure of an emulated VM.
 test-lab:
 	tools/labctl image
-	$(PLAYBOOK) playbooks/main.yml
+	$(PLAYBOOK) playbooks/main.yml || { echo "==> main.yml failed; rerunning it once (it converges)"; $(PLAYBOOK) playbooks/main.yml; }
 	$(VENV)/pytest -v -m lab tests/lab
 	$(MAKE) molecule
 

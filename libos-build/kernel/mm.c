@@ -25,7 +25,8 @@
  * pool. libxl never sizes that pool for PV guests, so Xen 4.17 makes it 128 pages plus
  * tot_pages / 256 and refuses each bitmap page that would take it below 129: a domain
  * needs about 256 resident pages per bitmap page (4-5 of them), or migration fails with
- * "Failed to retrieve logdirty bitmap: Cannot allocate memory". Hence a resident floor.
+ * "Failed to retrieve logdirty bitmap: Cannot allocate memory". Hence a resident floor:
+ * frames below it are never returned to Xen, and free ones there are reused first.
  */
 #define MIN_RESIDENT_PAGES 1344 /* 5.25 MiB: room for 5 log-dirty bitmap pages */
 
@@ -37,6 +38,7 @@ static uint64_t kernel_words[MAX_PFNS / 64]; /* owned by the kernel, never app-f
 static struct fc_page_bitmap used = {used_words, 0};
 static struct fc_page_bitmap kernel_owned = {kernel_words, 0};
 static unsigned long reserved_end; /* pfns below this are the boot image and Xen's pages */
+static unsigned long resident_floor; /* pfns below this stay populated even when free */
 static unsigned long l2_pfn;
 static unsigned long l1_pfn[ENTRIES]; /* per 2 MiB slot; 0 = no L1 table yet */
 
@@ -69,8 +71,8 @@ static void release_frames(unsigned long first, unsigned long count, int mapped_
         unsigned long end = base + BATCH < first + count ? base + BATCH : first + count;
         unsigned long nf = 0, nu = 0;
         for (unsigned long pfn = base; pfn < end; pfn++) {
-            if (fc_p2m[pfn] == FC_INVALID_MFN)
-                continue;
+            if (fc_p2m[pfn] == FC_INVALID_MFN || pfn < resident_floor)
+                continue; /* nothing to return, or kept resident (see MIN_RESIDENT_PAGES) */
             if (mapped_known || is_mapped(pfn)) {
                 updates[nu].ptr = pte_machine_address(pfn) | MMU_NORMAL_PT_UPDATE;
                 updates[nu++].val = 0;
@@ -130,21 +132,23 @@ static int populate_and_map(unsigned long first, unsigned long count)
             return -FC_ENOMEM;
     for (unsigned long base = first; base < first + count; base += BATCH) {
         unsigned long n = first + count - base < BATCH ? first + count - base : BATCH;
+        unsigned long missing = 0; /* frames below the resident floor are still populated */
         for (unsigned long i = 0; i < n; i++)
-            frames[i] = base + i;
-        long got = reservation_op(XENMEM_populate_physmap, frames, n);
-        for (long i = 0; i < got; i++)
-            fc_p2m[base + i] = frames[i];
-        if (got != (long)n) {
-            if (got > 0)
-                release_frames(base, (unsigned long)got, 0, never_mapped);
+            if (fc_p2m[base + i] == FC_INVALID_MFN)
+                frames[missing++] = base + i;
+        long got = missing ? reservation_op(XENMEM_populate_physmap, frames, missing) : 0;
+        for (long i = 0, k = 0; i < (long)n && k < got; i++)
+            if (fc_p2m[base + i] == FC_INVALID_MFN)
+                fc_p2m[base + i] = frames[k++];
+        if (got != (long)missing) {
+            release_frames(base, n, 0, never_mapped);
             if (base > first)
                 release_frames(first, base - first, 1, 0);
             return -FC_ENOMEM;
         }
         for (unsigned long i = 0; i < n; i++) {
             updates[i].ptr = pte_machine_address(base + i) | MMU_NORMAL_PT_UPDATE;
-            updates[i].val = (frames[i] << FC_PAGE_SHIFT) | L1_PROT;
+            updates[i].val = (fc_p2m[base + i] << FC_PAGE_SHIFT) | L1_PROT;
         }
         if (fc_hc_mmu_update(updates, (unsigned)n))
             fc_fatal("mm: mapping pfns %lu..%lu failed", base, base + n - 1);
@@ -261,7 +265,7 @@ void fc_mm_init(void)
     reserved_end = max_ul(reserved_end, fc_mfn_to_pfn(si->console.domU.mfn) + 1);
     reserved_end = max_ul(reserved_end, fc_virt_to_pfn((void *)si->pt_base) + si->nr_pt_frames);
     if (fc_nr_pfns > MIN_RESIDENT_PAGES + 64)
-        reserved_end = max_ul(reserved_end, MIN_RESIDENT_PAGES);
+        resident_floor = MIN_RESIDENT_PAGES;
     else
         fc_kprintf("[flexcapsule] warning: %lu KiB of memory is too little for live migration\n",
                    fc_nr_pfns * 4);

@@ -28,7 +28,7 @@ def _ssh(lab, name, *argv, timeout=120):
 
 
 def _xl_info(lab, name):
-    out = _ssh(lab, name, "xl", "info")
+    out = _ssh(lab, name, "/usr/sbin/xl", "info")
     assert out.returncode == 0, out.stderr
     return dict(line.split(":", 1) for line in out.stdout.splitlines() if ":" in line)
 

@@ -134,9 +134,12 @@ def destroy(vm, name):
 
 def migrate(src, name, dst):
     """Live-migrates and returns the seconds `xl migrate` took (measured inside dom0)."""
-    out = sh(src, "s=$(date +%%s%%N); xl migrate %s %s >/dev/null 2>&1; rc=$?; e=$(date +%%s%%N); "
-                  "echo $rc $(( (e - s) / 1000000 ))" % (name, ADDRESS[dst]), timeout=900).stdout.split()
-    assert out[0] == "0", "xl migrate %s %s -> %s failed" % (name, src, dst)
+    proc = sh(src, "s=$(date +%%s%%N); xl migrate %s %s >%s/migrate.log 2>&1; rc=$?; e=$(date +%%s%%N); "
+                   "echo $rc $(( (e - s) / 1000000 ))" % (name, ADDRESS[dst], REMOTE), timeout=900)
+    out = proc.stdout.split()
+    if out[0] != "0":
+        log = on(src, "tail", "-25", REMOTE + "/migrate.log").stdout
+        raise AssertionError("xl migrate %s %s -> %s failed:\n%s" % (name, src, dst, log))
     return int(out[1]) / 1000.0
 
 
@@ -149,8 +152,9 @@ def lab():
     assert os.path.exists(os.path.join(ROOT, ".lab", "READY")), "the lab is not up (.lab/READY missing)"
     build_images()
     apps = sorted(os.listdir(IMAGES))
-    for vm in ADDRESS:
-        push_images(vm, apps)
+    if os.environ.get("FC_LIBOS_PUSH", "1") != "0":  # 0: the dom0s already hold these images
+        for vm in ADDRESS:
+            push_images(vm, apps)
     yield apps
     for vm in ADDRESS:
         sh(vm, "for d in $(xl list | awk '/^k-/ {print $1}'); do xl destroy $d; done; "

@@ -133,3 +133,10 @@ def test_failed_migration_output_has_no_success_phases():
     phases = xl.parse_migrate_log(lines)
     assert "success" not in phases and "target_started" not in phases
     assert any("Migration failed, resuming at sender." in line for _, line in lines)
+
+
+def test_reaping_leaves_domains_that_are_not_ours_alone(tmp_path):
+    from flexcapsule.runtime import Runtime
+    # Image store differs from the recorded kernel paths and nothing is defined: no domain is ours.
+    runtime = Runtime(state_dir=str(tmp_path), image_store="/var/lib/flexcapsule/images", xl=recorded_cloud1())
+    assert runtime.reap() == []  # a destroy would have hit RecordedXl's "unexpected command"

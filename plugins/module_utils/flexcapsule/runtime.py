@@ -197,6 +197,8 @@ class Runtime:
         for name, domain in list(domains.items()):
             if domain["state"] not in ("shutdown", "crashed") or not appvm.NAME_PATTERN.match(name):
                 continue
+            if domain.get("image") is None and self.definition(name) is None:
+                continue  # not booted from our image store nor defined here: someone else's domain
             status, reason = self.exit_status_of(domain)
             if self.definition(name) is None:
                 self.save_definition(self.definition_from_domain(domain))
