@@ -3,6 +3,7 @@
 Code under plugins/module_utils/flexcapsule is imported as `flexcapsule.*` by tools, tests and the
 dom0 runtime, and as `ansible.module_utils.flexcapsule.*` by Ansible modules.
 """
+import os
 import sys
 from pathlib import Path
 
@@ -17,3 +18,6 @@ import ansible.module_utils  # noqa: E402
 
 if str(MODULE_UTILS) not in ansible.module_utils.__path__:
     ansible.module_utils.__path__.append(str(MODULE_UTILS))
+
+# ansible-runner and the lab tests run the virtualenv's ansible-playbook, however pytest was started.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
