@@ -10,6 +10,7 @@ import ansible_runner
 import pytest
 
 from flexcapsule.cloud.lab import LabProvider
+from flexcapsule.xl import parse_info
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.lab
@@ -30,14 +31,14 @@ def _ssh(lab, name, *argv, timeout=120):
 def _xl_info(lab, name):
     out = _ssh(lab, name, "/usr/sbin/xl", "info")
     assert out.returncode == 0, out.stderr
-    return dict(line.split(":", 1) for line in out.stdout.splitlines() if ":" in line)
+    return parse_info(out.stdout)
 
 
 def test_every_cloud_vm_runs_xen_with_memory_for_app_vms(lab):
     for vm in lab.list_vms():
-        info = {k.strip(): v.strip() for k, v in _xl_info(lab, vm.name).items()}
-        assert info["xen_major"] == "4", info
-        assert int(info["free_memory"]) >= 256, f"{vm.name}: only {info['free_memory']} MiB free"
+        info = _xl_info(lab, vm.name)
+        assert info["xen_major"] == 4, info
+        assert info["free_memory"] >= 256, f"{vm.name}: only {info['free_memory']} MiB free"
         assert "dom0_mem=" in info["xen_commandline"]
 
 
