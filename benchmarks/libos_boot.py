@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
-"""FlexCapsule OS figures on the lab's nested Xen (needs .lab/READY).
+"""FlexCapsule OS against a Linux PV app VM, side by side on the lab's nested Xen (needs .lab/READY).
 
-Prints and writes results/libos_boot.csv:
-  image_size_bytes            per image (stripped kernel.elf)
-  smallest_memory_mib         smallest xl.cfg `memory` that boots fc-selftest and exits 0
+The same kind of app (a counter printing a line every interval) runs in a FlexCapsule OS app VM and in a
+Linux PV app VM (dom0's Debian kernel plus the busybox initramfs linux_appvm deploys), in the same run and
+on the same cloud VMs, so the ratios hold even on a noisy machine. Per kind:
+
+  image_size_bytes            FlexCapsule: the stripped kernel.elf; Linux: vmlinuz + initrd.img
+  smallest_memory_mib         smallest xl.cfg `memory` in which the app prints two counter lines
   create_to_first_line_ms     `xl create -c` start -> first console line, measured in dom0 (median)
-  save_ms / save_bytes / restore_ms   xl save / restore of a counter app, 8 MiB configured
-  migrate_ms_<N>mib           live migration of memtouch (4 MiB touched) configured with N MiB
-  consecutive_migrations      migrations the counter app survived (counter strictly increasing)
+  create_to_first_app_ms      `xl create -c` start -> the app's first counter line (median)
+  save_ms / save_bytes / restore_ms   xl save / restore at the kind's default memory
+  migrate_ms                  live migration cloud1 <-> cloud2 at the kind's default memory (median)
 
-Usage: .venv/bin/python benchmarks/libos_boot.py [--repeat 3] [--migrations 20]
+FlexCapsule only:
+  migrate_ms_<N>mib           memtouch (4 MiB touched) configured with 8 and 256 MiB
+  consecutive_migrations      migrations the counter survived (counter strictly increasing)
+
+Prints the table, writes results/libos_vs_linux.csv and results/libos_vs_linux.png.
+Usage: .venv/bin/python benchmarks/libos_boot.py [--repeat 3] [--migrations 20] [--skip linux] ...
 """
 import argparse
 import csv
@@ -24,57 +32,121 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lab"))
 import test_libos_boot as lab  # noqa: E402  (the lab helpers live with the lab test)
 
 RESULTS = os.path.join(ROOT, "results")
+LINUX_STORE = "/var/lib/flexcapsule/images/linux-smoke"  # where linux_appvm (smoke.yml) deployed it
 
-# Runs in dom0: time from starting `xl create -c` to the first console line of the guest.
+# Runs in dom0: starts `xl create -c CFG OVERRIDES...` on a pty and prints the milliseconds to the first
+# console line and to the first line matching APP_PATTERN ("-1" when not seen within 180 s).
 FIRST_LINE_PROBE = r"""
-import os, pty, subprocess, sys, time
-argv = ["xl", "create", "-c"] + sys.argv[1:]
+import os, pty, re, sys, time
+pattern = re.compile(sys.argv[1].encode())
+argv = ["xl", "create", "-c"] + sys.argv[2:]
 start = time.monotonic()
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(argv[0], argv)
-seen = b""
-while b"[flexcapsule]" not in seen and time.monotonic() - start < 120:
+seen, first_line, first_app = b"", -1, -1
+while first_app < 0 and time.monotonic() - start < 180:
     try:
         seen += os.read(fd, 4096)
     except OSError:
         break
-print(int((time.monotonic() - start) * 1000) if b"[flexcapsule]" in seen else -1)
+    now = int((time.monotonic() - start) * 1000)
+    if first_line < 0 and any(line.strip() for line in seen.split(b"\n")[:-1]):
+        first_line = now
+    if pattern.search(seen):
+        first_app = now
+print(first_line, first_app)
 """
 
 
-def boots_with(memory):
-    name = "k-bench-mem"
-    try:
-        lab.create("cloud1", name, "fc-selftest", memory=memory, cmdline="hello")
-        lab.wait_shutdown("cloud1", name, timeout=120)
-        return lab.exit_status("cloud1", name) == 0
-    except AssertionError:
-        return False
-    finally:
-        lab.destroy("cloud1", name)
+class FlexCapsuleKind:
+    name = "flexcapsule"
+    app = "counter"
+    default_memory = 8
+    memory_steps = (8, 6, 5, 4, 3, 2)
+    app_pattern = r"counter \d+"
+
+    def cmdline(self):
+        return "--interval-ms 200"
+
+    def image_size(self):
+        return os.path.getsize(os.path.join(lab.IMAGES, self.app, "kernel.elf"))
+
+    def cfg(self):
+        return "%s/%s/xl.cfg" % (lab.REMOTE, self.app)
+
+    def overrides(self, name, memory=None):
+        argv = ['name="%s"' % name, 'kernel="%s/%s/kernel.elf"' % (lab.REMOTE, self.app),
+                'cmdline="%s"' % self.cmdline()]
+        return argv + (["memory=%d" % memory] if memory else [])
+
+    def create(self, vm, name, memory=None):
+        lab.create(vm, name, self.app, memory=memory or self.default_memory, cmdline=self.cmdline())
 
 
-def first_line_ms(repeat):
+class LinuxKind(FlexCapsuleKind):
+    name = "linux"
+    app = "linux-smoke"
+    default_memory = 96  # linux_appvm's default, what the smoke app VM runs in
+    memory_steps = (96, 64, 48, 40, 32, 24)
+
+    def image_size(self):
+        out = lab.on("cloud1", "stat", "-c", "%s", LINUX_STORE + "/vmlinuz", LINUX_STORE + "/initrd.img",
+                     check=True).stdout.split()
+        return sum(int(size) for size in out)
+
+    def prepare(self, vm):
+        config = ('name = "linux-smoke"\ntype = "pv"\nkernel = "%s/vmlinuz"\nramdisk = "%s/initrd.img"\n'
+                  'extra = "console=hvc0 quiet"\nmemory = %d\nvcpus = 1\non_poweroff = "destroy"\n'
+                  'on_crash = "preserve"\n' % (LINUX_STORE, LINUX_STORE, self.default_memory))
+        lab.on(vm, "mkdir", "-p", "%s/%s" % (lab.REMOTE, self.app), check=True)
+        lab.on(vm, "sh", "-c", 'cat > "$1"', "-", self.cfg(), check=True, input_text=config)
+
+    def overrides(self, name, memory=None):
+        return ['name="%s"' % name] + (["memory=%d" % memory] if memory else [])
+
+    def create(self, vm, name, memory=None):
+        lab.create(vm, name, self.app, memory=memory or self.default_memory, own_kernel=False)
+
+
+FLEXCAPSULE, LINUX = FlexCapsuleKind(), LinuxKind()
+
+
+def smallest_memory(kind):
+    smallest = None
+    for memory in kind.memory_steps:
+        name = "k-bench-mem"
+        try:
+            kind.create("cloud1", name, memory)
+            lab.wait_console("cloud1", name, kind.app_pattern, count=2, timeout=180)
+            smallest = memory
+        except AssertionError:
+            break
+        finally:
+            lab.destroy("cloud1", name)
+    return smallest
+
+
+def first_line_ms(kind, repeat):
+    """Samples of (create -> first console line, create -> first app line) in ms."""
     name = "k-bench-boot"
     samples = []
     for _ in range(repeat):
         lab.destroy("cloud1", name)
-        out = lab.on("cloud1", "python3", "-c", FIRST_LINE_PROBE, "%s/fc-selftest/xl.cfg" % lab.REMOTE,
-                     'name="%s"' % name, 'kernel="%s/fc-selftest/kernel.elf"' % lab.REMOTE, 'cmdline="hello"',
-                     timeout=300).stdout.strip()
+        out = lab.on("cloud1", "python3", "-c", FIRST_LINE_PROBE, kind.app_pattern, kind.cfg(),
+                     *kind.overrides(name), timeout=300).stdout.split()
         lab.destroy("cloud1", name)
-        if out.lstrip("-").isdigit() and int(out) >= 0:
-            samples.append(int(out))
+        if len(out) == 2 and int(out[1]) >= 0:
+            samples.append((int(out[0]), int(out[1])))
     return samples
 
 
-def save_restore():
+def save_restore(kind):
     name = "k-bench-save"
     path = "%s/%s.save" % (lab.REMOTE, name)
-    lab.create("cloud1", name, "fc-selftest", memory=8, cmdline="counter 500")
+    kind.create("cloud1", name)
     try:
-        lab.wait_console("cloud1", name, lab.COUNTER_LINE.pattern, count=2)
+        lab.wait_console("cloud1", name, kind.app_pattern, count=2)
         out = lab.sh("cloud1", "s=$(date +%%s%%N); xl save %s %s >/dev/null; m=$(date +%%s%%N); "
                                "xl restore %s >/dev/null; e=$(date +%%s%%N); "
                                "echo $(( (m-s)/1000000 )) $(( (e-m)/1000000 )) $(stat -c %%s %s)"
@@ -85,27 +157,39 @@ def save_restore():
         lab.on("cloud1", "rm", "-f", path)
 
 
-def migration_ms(memory, repeat):
-    name = "k-bench-mig%d" % memory
-    lab.create("cloud1", name, "fc-selftest", memory=memory, cmdline="memtouch 4 1000")
+def migrate_there_and_back(kind, repeat, memory=None, app_check=None):
+    """Migration times in ms; the app must keep printing on every host it lands on."""
+    name = "k-bench-mig-%s" % kind.name
+    kind.create("cloud1", name, memory)
     samples = []
     here, there = "cloud1", "cloud2"
     try:
-        lab.wait_console("cloud1", name, r"memtouch ok")
-        for _ in range(repeat * 2):
+        lab.wait_console("cloud1", name, app_check or kind.app_pattern, count=2)
+        for _ in range(repeat):
             samples.append(lab.migrate(here, name, there) * 1000)
+            lab.start_capture(there, name)
+            text = lab.wait_console(there, name, app_check or kind.app_pattern, count=2, timeout=180)
+            assert "MISMATCH" not in text, text[-1000:]
             here, there = there, here
-        lab.start_capture(here, name)
-        assert "CORRUPT" not in lab.wait_console(here, name, r"memtouch ok", timeout=120)
     finally:
         for vm in lab.ADDRESS:
             lab.destroy(vm, name)
     return samples
 
 
+class MemtouchKind(FlexCapsuleKind):
+    """4 MiB touched and dirtied at 2 MiB/s whatever the configured memory."""
+    name = "memtouch"
+    app = "memtouch"
+    app_pattern = lab.MEMTOUCH_OK
+
+    def cmdline(self):
+        return "--mib 4 --rate 2"
+
+
 def consecutive_migrations(limit):
     name = "k-bench-chain"
-    lab.create("cloud1", name, "fc-selftest", cmdline="counter 200")
+    FLEXCAPSULE.create("cloud1", name)
     here, there = "cloud1", "cloud2"
     done, last = 0, -1
     try:
@@ -131,13 +215,62 @@ def consecutive_migrations(limit):
     return done
 
 
+def median(values):
+    return round(statistics.median(values)) if values else None
+
+
+def measure(kind, args, record):
+    record(kind, "image_size_bytes", kind.image_size(), "B")
+    if "memory" not in args.skip:
+        record(kind, "smallest_memory_mib", smallest_memory(kind), "MiB")
+    if "boot" not in args.skip:
+        samples = first_line_ms(kind, args.repeat)
+        record(kind, "create_to_first_line_ms", median([s[0] for s in samples]), "ms")
+        record(kind, "create_to_first_app_ms", median([s[1] for s in samples]), "ms")
+        record(kind, "boot_samples_ms", " ".join("%d/%d" % s for s in samples), "ms")
+    if "save" not in args.skip:
+        save, restore, size = save_restore(kind)
+        record(kind, "save_ms", save, "ms")
+        record(kind, "restore_ms", restore, "ms")
+        record(kind, "save_bytes", size, "B")
+    if "migrate" not in args.skip:
+        samples = migrate_there_and_back(kind, 2 * args.repeat)
+        record(kind, "migrate_ms", median(samples), "ms")
+        record(kind, "migrate_samples_ms", " ".join("%d" % s for s in samples), "ms")
+
+
+def plot(rows, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = ["image_size_bytes", "smallest_memory_mib", "create_to_first_app_ms", "save_bytes", "save_ms",
+               "migrate_ms"]
+    value = {(r["kind"], r["metric"]): r["value"] for r in rows}
+    shown = [m for m in metrics if isinstance(value.get(("linux", m)), (int, float))
+             and isinstance(value.get(("flexcapsule", m)), (int, float)) and value[("flexcapsule", m)] > 0]
+    if not shown:
+        return None
+    ratios = [value[("linux", m)] / value[("flexcapsule", m)] for m in shown]
+    fig, axis = plt.subplots(figsize=(8, 4))
+    axis.barh(shown, ratios, color="#3b7dd8")
+    axis.set_xscale("log")
+    axis.set_xlabel("Linux PV app VM / FlexCapsule OS app VM (log scale; > 1: FlexCapsule is smaller or faster)")
+    for y, ratio in enumerate(ratios):
+        axis.text(ratio, y, " %.1fx" % ratio, va="center")
+    axis.axvline(1, color="grey", linewidth=0.8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--migrations", type=int, default=20)
     parser.add_argument("--no-push", action="store_true", help="images are already in the dom0s")
     parser.add_argument("--skip", action="append", default=[],
-                        help="skip a part: sizes, memory, boot, save, migrate, chain")
+                        help="skip a part: linux, memory, boot, save, migrate, memtouch, chain")
     args = parser.parse_args()
     if not os.path.exists(os.path.join(ROOT, ".lab", "READY")):
         sys.exit("the lab is not up (.lab/READY missing)")
@@ -146,46 +279,50 @@ def main():
     if not args.no_push:
         for vm in lab.ADDRESS:
             lab.push_images(vm, apps)
+    kinds = [FLEXCAPSULE] + ([] if "linux" in args.skip else [LINUX])
+    for vm in lab.ADDRESS:
+        if LINUX in kinds:
+            LINUX.prepare(vm)
     rows = []
 
-    def record(metric, value, unit=""):
-        rows.append({"metric": metric, "value": value, "unit": unit, "time": int(time.time())})
-        print("%-34s %s %s" % (metric, value, unit), flush=True)
+    def record(kind, metric, value, unit=""):
+        rows.append({"kind": kind.name, "metric": metric, "value": value, "unit": unit, "time": int(time.time())})
+        print("%-12s %-30s %s %s" % (kind.name, metric, value, unit), flush=True)
 
-    if "sizes" not in args.skip:
-        for app in apps:
-            record("image_size_bytes[%s]" % app, os.path.getsize(os.path.join(lab.IMAGES, app, "kernel.elf")), "B")
-    if "memory" not in args.skip:
-        smallest = None
-        for memory in (8, 6, 5, 4, 3, 2):
-            if not boots_with(memory):
-                break
-            smallest = memory
-        record("smallest_memory_mib", smallest, "MiB")
-    if "boot" not in args.skip:
-        samples = first_line_ms(args.repeat)
-        record("create_to_first_line_ms_median", statistics.median(samples) if samples else None, "ms")
-        record("create_to_first_line_ms_samples", " ".join(map(str, samples)), "ms")
-    if "save" not in args.skip:
-        save, restore, size = save_restore()
-        record("save_ms", save, "ms")
-        record("restore_ms", restore, "ms")
-        record("save_bytes", size, "B")
-    if "migrate" not in args.skip:
+    for kind in kinds:
+        measure(kind, args, record)
+    if "memtouch" not in args.skip:
+        memtouch = MemtouchKind()
         for memory in (8, 256):
-            samples = migration_ms(memory, args.repeat)
-            record("migrate_ms_median_%dmib" % memory, round(statistics.median(samples)), "ms")
-            record("migrate_ms_samples_%dmib" % memory, " ".join("%d" % s for s in samples), "ms")
+            samples = migrate_there_and_back(memtouch, args.repeat, memory=memory)
+            record(memtouch, "migrate_ms_%dmib" % memory, median(samples), "ms")
+            record(memtouch, "migrate_samples_ms_%dmib" % memory, " ".join("%d" % s for s in samples), "ms")
     if "chain" not in args.skip:
-        record("consecutive_migrations", consecutive_migrations(args.migrations), "")
+        record(FLEXCAPSULE, "consecutive_migrations", consecutive_migrations(args.migrations), "")
+
+    value = {(r["kind"], r["metric"]): r["value"] for r in rows}
+    print("\n%-26s %14s %14s %8s" % ("side by side", "flexcapsule", "linux", "ratio"))
+    for metric in ("image_size_bytes", "smallest_memory_mib", "create_to_first_line_ms", "create_to_first_app_ms",
+                   "save_bytes", "save_ms", "restore_ms", "migrate_ms"):
+        ours, theirs = value.get(("flexcapsule", metric)), value.get(("linux", metric))
+        ratio = "%.1fx" % (theirs / ours) if isinstance(ours, (int, float)) and isinstance(theirs, (int, float)) \
+            and ours else "-"
+        print("%-26s %14s %14s %8s" % (metric, ours, theirs, ratio))
+    m8, m256 = value.get(("memtouch", "migrate_ms_8mib")), value.get(("memtouch", "migrate_ms_256mib"))
+    if m8 and m256:
+        print("memtouch migration 256 MiB / 8 MiB configured: %.2f (must be <= 1.5)" % (m256 / m8))
 
     os.makedirs(RESULTS, exist_ok=True)
-    path = os.path.join(RESULTS, "libos_boot%s.csv" % ("-" + "-".join(args.skip) if args.skip else ""))
+    suffix = "-skip-" + "-".join(args.skip) if args.skip else ""
+    path = os.path.join(RESULTS, "libos_vs_linux%s.csv" % suffix)
     with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["metric", "value", "unit", "time"])
+        writer = csv.DictWriter(handle, fieldnames=["kind", "metric", "value", "unit", "time"])
         writer.writeheader()
         writer.writerows(rows)
     print("wrote", path)
+    png = plot(rows, os.path.join(RESULTS, "libos_vs_linux%s.png" % suffix))
+    if png:
+        print("wrote", png)
 
 
 if __name__ == "__main__":

@@ -31,11 +31,11 @@ SSH_FLAKES = ("kex_exchange_identification", "Connection timed out during banner
               "Connection closed by remote host", "Connection reset by peer")
 
 
-def on(vm, *argv, timeout=600, check=False):
+def on(vm, *argv, timeout=600, check=False, input_text=None):
     """Run argv as root in a cloud VM's dom0 (retrying when a loaded dom0 drops the ssh handshake)."""
     for attempt in range(5):
         proc = subprocess.run([LABCTL, "ssh", vm, "--"] + [str(a) for a in argv], capture_output=True,
-                              text=True, timeout=timeout)
+                              text=True, timeout=timeout, input=input_text)
         if proc.returncode != 255 or not any(flake in proc.stderr for flake in SSH_FLAKES):
             break
         time.sleep(5 * (attempt + 1))
@@ -69,10 +69,13 @@ def start_capture(vm, name):
            ">/dev/null 2>&1 </dev/null &".format(r=REMOTE, n=name))
 
 
-def create(vm, name, app, memory=None, cmdline=None, capture=True):
-    """xl create paused, attach the console capture, unpause. Returns seconds spent in xl create."""
+def create(vm, name, app, memory=None, cmdline=None, capture=True, own_kernel=True):
+    """xl create paused, attach the console capture, unpause. Returns seconds spent in xl create.
+    own_kernel=False keeps the kernel named in the app's xl.cfg (a Linux PV app VM)."""
     destroy(vm, name)
-    overrides = ['name="%s"' % name, 'kernel="%s/%s/kernel.elf"' % (REMOTE, app)]
+    overrides = ['name="%s"' % name]
+    if own_kernel:
+        overrides.append('kernel="%s/%s/kernel.elf"' % (REMOTE, app))
     if memory is not None:
         overrides.append("memory=%d" % memory)
     if cmdline is not None:

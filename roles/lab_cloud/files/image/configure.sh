@@ -25,7 +25,7 @@ systemctl set-default multi-user.target >/dev/null
 
 # Download (not install) the Xen packages: the lab's local mirror stand-in.
 apt-get -q update
-grep -v '^#' "$prefetch" | xargs apt-get install -y -q --download-only >/dev/null
+grep -v '^#' "$prefetch" | xargs apt-get install -y -q --no-install-recommends --download-only >/dev/null
 
 # GRUB: core image for the host to embed after the MBR, modules, and a first grub.cfg. Inside the
 # running VM `update-grub` takes over (nested_xen regenerates it with the Xen entries).
