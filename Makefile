@@ -5,7 +5,7 @@ PLAYBOOK := $(VENV)/ansible-playbook
 export ANSIBLE_FORCE_COLOR ?= 0
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup demo test test-fast test-lab lint lab-up lab-down molecule bench-lab clean
+.PHONY: setup demo test test-fast test-lab lint lab-up lab-down molecule bench-lab bench-libos clean
 
 setup:
 	scripts/setup.sh
@@ -45,6 +45,9 @@ lab-down:
 
 bench-lab: setup
 	$(VENV)/python benchmarks/lab_bench.py
+
+bench-libos: setup
+	$(VENV)/python benchmarks/libos_boot.py
 
 clean: lab-down
 	rm -rf results

@@ -54,14 +54,6 @@ options:
     description: Seconds to wait for a graceful shutdown.
     type: int
     default: 60
-  state_dir:
-    description: Runtime state directory (definitions, console logs, exit statuses).
-    type: path
-    default: /var/lib/flexcapsule/run
-  image_store:
-    description: Image store directory.
-    type: path
-    default: /var/lib/flexcapsule/images
 attributes:
   check_mode:
     support: full
@@ -72,6 +64,7 @@ attributes:
     description: Runs in the dom0 of a cloud VM with Xen (C(xl)) and the flexcapsule_runtime role applied.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - runtime
 notes:
   - Finished app VMs keep their definition and exit status (state C(stopped)) until O(state=absent).
 seealso:
@@ -124,7 +117,7 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.flexcapsule import appvm, appvm_state
-from ansible.module_utils.flexcapsule.runtime import Runtime
+from ansible.module_utils.flexcapsule.runtime import RUNTIME_ARGUMENT_SPEC, Runtime
 from ansible.module_utils.flexcapsule.xl import ToolstackError
 
 ARGUMENT_SPEC = dict(
@@ -137,8 +130,7 @@ ARGUMENT_SPEC = dict(
     replace=dict(type="bool", default=False),
     force_stop=dict(type="bool", default=False),
     timeout=dict(type="int", default=60),
-    state_dir=dict(type="path", default="/var/lib/flexcapsule/run"),
-    image_store=dict(type="path", default=appvm.IMAGE_STORE),
+    **RUNTIME_ARGUMENT_SPEC,
 )
 
 

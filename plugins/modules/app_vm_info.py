@@ -21,14 +21,6 @@ options:
     description: Seconds between the two CPU-time samples; 0 skips CPU measurement.
     type: float
     default: 1.0
-  state_dir:
-    description: Runtime state directory.
-    type: path
-    default: /var/lib/flexcapsule/run
-  image_store:
-    description: Image store directory.
-    type: path
-    default: /var/lib/flexcapsule/images
 attributes:
   check_mode:
     support: full
@@ -39,6 +31,7 @@ attributes:
     platforms: posix
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - runtime
 seealso:
   - module: app_vm
 """
@@ -75,14 +68,13 @@ cloud_vm:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.flexcapsule import appvm
-from ansible.module_utils.flexcapsule.runtime import Runtime
+from ansible.module_utils.flexcapsule.runtime import RUNTIME_ARGUMENT_SPEC, Runtime
 from ansible.module_utils.flexcapsule.xl import ToolstackError
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str"),
     cpu_interval=dict(type="float", default=1.0),
-    state_dir=dict(type="path", default="/var/lib/flexcapsule/run"),
-    image_store=dict(type="path", default=appvm.IMAGE_STORE),
+    **RUNTIME_ARGUMENT_SPEC,
 )
 
 

@@ -41,14 +41,6 @@ options:
     description: Seconds the whole migration may take.
     type: int
     default: 900
-  state_dir:
-    description: Runtime state directory.
-    type: path
-    default: /var/lib/flexcapsule/run
-  image_store:
-    description: Image store directory.
-    type: path
-    default: /var/lib/flexcapsule/images
 attributes:
   check_mode:
     support: full
@@ -59,6 +51,7 @@ attributes:
     platforms: posix
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - runtime
 seealso:
   - module: app_vm
   - module: app_vm_info
@@ -93,7 +86,7 @@ preflight:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.flexcapsule import appvm, runtime_migrate
-from ansible.module_utils.flexcapsule.runtime import Runtime
+from ansible.module_utils.flexcapsule.runtime import RUNTIME_ARGUMENT_SPEC, Runtime
 from ansible.module_utils.flexcapsule.xl import ToolstackError
 
 ARGUMENT_SPEC = dict(
@@ -102,8 +95,7 @@ ARGUMENT_SPEC = dict(
     transport=dict(type="str", default="ssh", choices=list(runtime_migrate.TRANSPORTS)),
     tcp_port=dict(type="int", default=runtime_migrate.DEFAULT_TCP_PORT),
     timeout=dict(type="int", default=900),
-    state_dir=dict(type="path", default="/var/lib/flexcapsule/run"),
-    image_store=dict(type="path", default=appvm.IMAGE_STORE),
+    **RUNTIME_ARGUMENT_SPEC,
 )
 
 

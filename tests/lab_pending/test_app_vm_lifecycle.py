@@ -70,7 +70,10 @@ def task(cloud_vm, module, args, check=False, timeout=900):
         result_path = os.path.join(scratch, "tree", cloud_vm)
         assert os.path.exists(result_path), "no result from %s: %s %s" % (cloud_vm, proc.stdout[-2000:], proc.stderr)
         with open(result_path) as handle:
-            return json.load(handle)
+            result = json.load(handle)
+        # The tree callback records the module's return without Ansible's own verdict; rc 2 is a failed task.
+        result.setdefault("failed", proc.returncode == 2)
+        return result
 
 
 def app_vms(cloud_vm):

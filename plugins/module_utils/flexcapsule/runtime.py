@@ -20,6 +20,11 @@ from . import appvm
 from .xl import ToolstackError, Xl
 
 STATE_DIR = "/var/lib/flexcapsule/run"
+# The modules' options naming the runtime's directories (documented by the `runtime` doc fragment).
+RUNTIME_ARGUMENT_SPEC = {
+    "state_dir": {"type": "path", "default": STATE_DIR},
+    "image_store": {"type": "path", "default": appvm.IMAGE_STORE},
+}
 EXIT_LINE = re.compile(r"\[flexcapsule\] exit status (-?\d+)")
 ALIVE_STATES = ("running", "paused")
 

@@ -22,6 +22,8 @@ for unit in apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.tim
     systemctl mask "$unit" >/dev/null 2>&1 || true
 done
 systemctl set-default multi-user.target >/dev/null
+# Rebuild the initramfs with the overlay's MODULES=list (debootstrap built it with MODULES=most).
+update-initramfs -u -k all >/dev/null
 
 # Download (not install) the Xen packages: the lab's local mirror stand-in.
 apt-get -q update
