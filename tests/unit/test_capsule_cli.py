@@ -112,3 +112,19 @@ def test_tables_align_and_show_missing_values_as_dashes(capsys):
     cli.print_table([{"name": "m-a", "domid": 7}, {"name": "m-long-name", "domid": None}],
                     [("NAME", "name"), ("DOMID", "domid")])
     assert capsys.readouterr().out.splitlines() == ["NAME         DOMID", "m-a          7", "m-long-name  -"]
+
+
+def test_console_log_of_a_migrated_in_app_is_the_incoming_one(tmp_path):
+    """xenconsoled named the log after `<name>--incoming`; the newer file is the current incarnation's."""
+    runtime = Runtime(state_dir=str(tmp_path))
+    os.makedirs(runtime.console_dir)
+    own = os.path.join(runtime.console_dir, "guest-m-a.log")
+    incoming = os.path.join(runtime.console_dir, "guest-m-a--incoming.log")
+    assert runtime.console_log("m-a") == own  # nothing yet: where xenconsoled will write
+    for path, when in ((own, 1000), (incoming, 2000)):
+        with open(path, "w") as handle:
+            handle.write("x\n")
+        os.utime(path, (when, when))
+    assert runtime.console_log("m-a") == incoming
+    os.utime(own, (3000, 3000))  # created here again later
+    assert runtime.console_log("m-a") == own

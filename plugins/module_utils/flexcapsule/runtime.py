@@ -104,7 +104,12 @@ class Runtime:
             return []
 
     def console_log(self, name):
-        return os.path.join(self.console_dir, "guest-%s.log" % name)
+        """xenconsoled names a log after the domain as it first saw it: one that migrated in was still called
+        `<name>--incoming`. The newer of the two files is the current incarnation's."""
+        own = os.path.join(self.console_dir, "guest-%s.log" % name)
+        incoming = os.path.join(self.console_dir, "guest-%s--incoming.log" % name)
+        existing = [path for path in (own, incoming) if os.path.exists(path)]
+        return max(existing, key=os.path.getmtime) if existing else own
 
     def console_size(self, name):
         try:
