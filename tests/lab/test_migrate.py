@@ -98,7 +98,7 @@ def test_second_concurrent_migration_is_refused():
 
 
 def test_destination_dying_mid_migration_leaves_the_app_on_the_source():
-    """The receiving side dies mid-stream (SIGKILL of `xl migrate-receive` on cloud2, half a second after it starts:
+    """The receiving side dies mid-stream (SIGKILL of `xl [-v...] migrate-receive` on cloud2, half a second after it starts:
     the lab's cloud VMs are shared by the other tests and must not be stopped); the app keeps running on
     cloud1 and a rerun works. The killer waits inside cloud2, so a fast migration cannot slip past it."""
     name = "m-mig-kill"
@@ -106,7 +106,7 @@ def test_destination_dying_mid_migration_leaves_the_app_on_the_source():
     killer = on("cloud2", "sh", "-c",
                 # receiv[e]: the pattern must not match this killer's own command line
                 "nohup sh -c 'echo $$ > /run/m-mig-killer.pid; for i in $(seq 3000); do "
-                "p=$(pgrep -f \"xl migrate-receiv[e]\") && break; sleep 0.1; done; sleep 0.5; kill -9 $p; "
+                "p=$(pgrep -f \"xl.* migrate-receiv[e]\") && break; sleep 0.1; done; sleep 0.5; kill -9 $p; "
                 "echo killed $p > /run/m-mig-killer' >/dev/null 2>&1 </dev/null &", check=True)
     assert killer.returncode == 0
     migration = subprocess.Popen([LABCTL, "ssh", "cloud1", "--", "capsule", "migrate", name, ADDRESS["cloud2"]],
