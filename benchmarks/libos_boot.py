@@ -22,6 +22,7 @@ Usage: .venv/bin/python benchmarks/libos_boot.py [--repeat 3] [--migrations 20] 
 import argparse
 import csv
 import os
+import re
 import statistics
 import sys
 import time
@@ -112,18 +113,32 @@ class LinuxKind(FlexCapsuleKind):
 FLEXCAPSULE, LINUX = FlexCapsuleKind(), LinuxKind()
 
 
+def runs_in(kind, memory, timeout=180):
+    """True when the app prints two lines in `memory` MiB; False as soon as the domain dies or times out."""
+    name = "k-bench-mem"
+    try:
+        kind.create("cloud1", name, memory)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if len(re.findall(kind.app_pattern, lab.console("cloud1", name))) >= 2:
+                return True
+            state = lab.domain_state("cloud1", name)
+            if state is None or "c" in state or "s" in state:
+                return False
+            time.sleep(2)
+        return False
+    except AssertionError:
+        return False
+    finally:
+        lab.destroy("cloud1", name)
+
+
 def smallest_memory(kind):
     smallest = None
     for memory in kind.memory_steps:
-        name = "k-bench-mem"
-        try:
-            kind.create("cloud1", name, memory)
-            lab.wait_console("cloud1", name, kind.app_pattern, count=2, timeout=180)
-            smallest = memory
-        except AssertionError:
+        if not runs_in(kind, memory):
             break
-        finally:
-            lab.destroy("cloud1", name)
+        smallest = memory
     return smallest
 
 

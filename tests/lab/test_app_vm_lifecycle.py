@@ -110,7 +110,8 @@ def runtime_installed():
     assert proc.returncode == 0, proc.stdout[-3000:]
 
 
-@pytest.mark.parametrize("image, memory", [(LINUX_IMAGE, 128), (LIBOS_IMAGE, 32)])
+@pytest.mark.parametrize("image, memory", [pytest.param(LINUX_IMAGE, 128, marks=pytest.mark.lab_extended),
+                                           (LIBOS_IMAGE, 32)])
 def test_full_lifecycle(image, memory):
     name = "m-life-%s" % image.replace("linux-", "l")
     cleanup(name)
@@ -161,6 +162,7 @@ def test_bad_input_changes_nothing():
         cleanup(name)
 
 
+@pytest.mark.lab_extended
 def test_name_clash_is_refused_unless_replace():
     name = "m-clash"
     cleanup(name)
@@ -178,6 +180,7 @@ def test_name_clash_is_refused_unless_replace():
         cleanup(name)
 
 
+@pytest.mark.lab_extended
 def test_info_reports_usage_capacity_and_exit_status():
     name = "m-info"
     cleanup(name)
@@ -198,6 +201,7 @@ def test_info_reports_usage_capacity_and_exit_status():
         cleanup(name)
 
 
+@pytest.mark.lab_extended
 def test_deploy_twice_second_run_changes_nothing():
     names = ["m-deploy-l", "m-deploy-c"]
     cleanup(*names)

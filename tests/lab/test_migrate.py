@@ -32,7 +32,8 @@ def start_counter(name, image, memory):
         time.sleep(5)
 
 
-@pytest.mark.parametrize("image, memory", [(LINUX_IMAGE, 128), (LIBOS_IMAGE, 32)])
+@pytest.mark.parametrize("image, memory", [pytest.param(LINUX_IMAGE, 128, marks=pytest.mark.lab_extended),
+                                           (LIBOS_IMAGE, 32)])
 def test_migration_keeps_the_counter_going(image, memory):
     name = "m-mig-%s" % image.replace("linux-", "l")
     start_counter(name, image, memory)
@@ -60,6 +61,7 @@ def test_migration_keeps_the_counter_going(image, memory):
         cleanup(name)
 
 
+@pytest.mark.lab_extended
 def test_preflight_refusals_change_nothing():
     name = "m-mig-pre"
     start_counter(name, LINUX_IMAGE, 128)
@@ -79,6 +81,7 @@ def test_preflight_refusals_change_nothing():
         cleanup(name)
 
 
+@pytest.mark.lab_extended
 def test_second_concurrent_migration_is_refused():
     name = "m-mig-twice"
     start_counter(name, LINUX_IMAGE, 128)
@@ -97,6 +100,7 @@ def test_second_concurrent_migration_is_refused():
         cleanup(name)
 
 
+@pytest.mark.lab_extended
 def test_destination_dying_mid_migration_leaves_the_app_on_the_source():
     """The receiving side dies mid-stream (SIGKILL of `xl [-v...] migrate-receive` on cloud2, half a second after it starts:
     the lab's cloud VMs are shared by the other tests and must not be stopped); the app keeps running on
