@@ -52,7 +52,9 @@ while first_app < 0 and time.monotonic() - start < 180:
     except OSError:
         break
     now = int((time.monotonic() - start) * 1000)
-    if first_line < 0 and any(line.strip() for line in seen.split(b"\n")[:-1]):
+    # xl's own "Parsing config from ..." shares the pty: only the guest's lines count
+    if first_line < 0 and any(line.strip() and not line.startswith(b"Parsing config from")
+                              for line in seen.split(b"\n")[:-1]):
         first_line = now
     if pattern.search(seen):
         first_app = now
