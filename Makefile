@@ -36,17 +36,19 @@ test-lab:
 test-lab-extended:
 	$(VENV)/pytest -v -m lab_extended tests/lab
 
+# Molecule's own lab (netns, state, inventory), apart from the main one so both can run at once.
+MOLECULE_LAB := FLEXCAPSULE_LAB_NETNS=flexmol FLEXCAPSULE_LAB_DIR=$(CURDIR)/.lab-molecule \
+	FLEXCAPSULE_LAB_INVENTORY=$(CURDIR)/.lab-molecule/inventory
+
 molecule:
-	FLEXCAPSULE_LAB_NETNS=flexmol FLEXCAPSULE_LAB_DIR=$(CURDIR)/.lab-molecule \
-	FLEXCAPSULE_LAB_INVENTORY=$(CURDIR)/.lab-molecule/inventory $(VENV)/molecule test -s nested_xen
+	$(MOLECULE_LAB) $(VENV)/molecule test -s nested_xen
 
 lab-up:
 	$(PLAYBOOK) playbooks/lab.yml
 
 lab-down:
 	$(PLAYBOOK) playbooks/lab.yml -e lab_state=absent
-	FLEXCAPSULE_LAB_NETNS=flexmol FLEXCAPSULE_LAB_DIR=$(CURDIR)/.lab-molecule \
-	FLEXCAPSULE_LAB_INVENTORY=$(CURDIR)/.lab-molecule/inventory $(PLAYBOOK) playbooks/lab.yml -e lab_state=absent
+	$(MOLECULE_LAB) $(PLAYBOOK) playbooks/lab.yml -e lab_state=absent
 
 bench-lab: setup
 	$(VENV)/python benchmarks/lab_bench.py

@@ -21,6 +21,7 @@ Usage: .venv/bin/python benchmarks/libos_boot.py [--repeat 3] [--migrations 20] 
 """
 import argparse
 import csv
+import json
 import os
 import re
 import statistics
@@ -29,8 +30,10 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lab"))
+sys.path.insert(0, os.path.join(ROOT, "plugins", "module_utils"))
 
 import test_libos_boot as lab  # noqa: E402  (the lab helpers live with the lab test)
+from flexcapsule import appvm  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "results")
 LINUX_STORE = "/var/lib/flexcapsule/images/linux-smoke"  # where linux_appvm (smoke.yml) deployed it
@@ -69,6 +72,8 @@ class FlexCapsuleKind:
     memory_steps = (8, 6, 5, 4, 3, 2)
     app_pattern = r"counter \d+"
 
+    own_kernel = True  # the image's kernel.elf, pushed to the dom0 next to its xl.cfg
+
     def cmdline(self):
         return "--interval-ms 200"
 
@@ -79,12 +84,11 @@ class FlexCapsuleKind:
         return "%s/%s/xl.cfg" % (lab.REMOTE, self.app)
 
     def overrides(self, name, memory=None):
-        argv = ['name="%s"' % name, 'kernel="%s/%s/kernel.elf"' % (lab.REMOTE, self.app),
-                'cmdline="%s"' % self.cmdline()]
-        return argv + (["memory=%d" % memory] if memory else [])
+        return lab.xl_overrides(name, self.app, memory, self.cmdline(), self.own_kernel)
 
     def create(self, vm, name, memory=None):
-        lab.create(vm, name, self.app, memory=memory or self.default_memory, cmdline=self.cmdline())
+        lab.create(vm, name, self.app, memory=memory or self.default_memory, cmdline=self.cmdline(),
+                   own_kernel=self.own_kernel)
 
 
 class LinuxKind(FlexCapsuleKind):
@@ -92,6 +96,10 @@ class LinuxKind(FlexCapsuleKind):
     app = "linux-smoke"
     default_memory = 96  # linux_appvm's default, what the smoke app VM runs in
     memory_steps = (96, 64, 48, 40, 32, 24)
+    own_kernel = False  # the Debian kernel and initramfs the xl.cfg names
+
+    def cmdline(self):
+        return None  # the manifest's (console=hvc0 quiet)
 
     def image_size(self):
         out = lab.on("cloud1", "stat", "-c", "%s", LINUX_STORE + "/vmlinuz", LINUX_STORE + "/initrd.img",
@@ -99,17 +107,13 @@ class LinuxKind(FlexCapsuleKind):
         return sum(int(size) for size in out)
 
     def prepare(self, vm):
-        config = ('name = "linux-smoke"\ntype = "pv"\nkernel = "%s/vmlinuz"\nramdisk = "%s/initrd.img"\n'
-                  'extra = "console=hvc0 quiet"\nmemory = %d\nvcpus = 1\non_poweroff = "destroy"\n'
-                  'on_crash = "preserve"\n' % (LINUX_STORE, LINUX_STORE, self.default_memory))
+        """The xl.cfg the runtime would write for this image, from the manifest linux_appvm deployed."""
+        manifest = json.loads(lab.on(vm, "cat", LINUX_STORE + "/manifest.json", check=True).stdout)
+        manifest["directory"] = LINUX_STORE
+        definition = appvm.make_definition(self.app, self.app, manifest, memory=self.default_memory)
         lab.on(vm, "mkdir", "-p", "%s/%s" % (lab.REMOTE, self.app), check=True)
-        lab.on(vm, "sh", "-c", 'cat > "$1"', "-", self.cfg(), check=True, input_text=config)
-
-    def overrides(self, name, memory=None):
-        return ['name="%s"' % name] + (["memory=%d" % memory] if memory else [])
-
-    def create(self, vm, name, memory=None):
-        lab.create(vm, name, self.app, memory=memory or self.default_memory, own_kernel=False)
+        lab.on(vm, "sh", "-c", 'cat > "$1"', "-", self.cfg(), check=True,
+               input_text=appvm.render_xl_config(definition, manifest))
 
 
 FLEXCAPSULE, LINUX = FlexCapsuleKind(), LinuxKind()

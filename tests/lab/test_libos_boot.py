@@ -69,17 +69,23 @@ def start_capture(vm, name):
            ">/dev/null 2>&1 </dev/null &".format(r=REMOTE, n=name))
 
 
-def create(vm, name, app, memory=None, cmdline=None, capture=True, own_kernel=True):
-    """xl create paused, attach the console capture, unpause. Returns seconds spent in xl create.
-    own_kernel=False keeps the kernel named in the app's xl.cfg (a Linux PV app VM)."""
-    destroy(vm, name)
+def xl_overrides(name, app, memory=None, cmdline=None, own_kernel=True):
+    """`xl create` key=value arguments over the app's xl.cfg. own_kernel=False keeps the kernel the xl.cfg
+    names (a Linux PV app VM); memory sets maxmem too, so the guest cannot balloon past it."""
     overrides = ['name="%s"' % name]
     if own_kernel:
         overrides.append('kernel="%s/%s/kernel.elf"' % (REMOTE, app))
     if memory is not None:
-        overrides.append("memory=%d" % memory)
+        overrides += ["memory=%d" % memory, "maxmem=%d" % memory]
     if cmdline is not None:
         overrides.append('cmdline="%s"' % cmdline)
+    return overrides
+
+
+def create(vm, name, app, memory=None, cmdline=None, capture=True, own_kernel=True):
+    """xl create paused, attach the console capture, unpause. Returns seconds spent in xl create."""
+    destroy(vm, name)
+    overrides = xl_overrides(name, app, memory, cmdline, own_kernel)
     quoted = " ".join("'%s'" % o for o in overrides)
     sh(vm, "xl create -p %s/%s/xl.cfg %s" % (REMOTE, app, quoted), timeout=300)
     if capture:

@@ -17,7 +17,7 @@ import re
 import time
 
 from . import appvm
-from .xl import ToolstackError, Xl
+from .xl import INCOMING_SUFFIX, ToolstackError, Xl
 
 STATE_DIR = "/var/lib/flexcapsule/run"
 # The modules' options naming the runtime's directories (documented by the `runtime` doc fragment).
@@ -107,7 +107,7 @@ class Runtime:
         """xenconsoled names a log after the domain as it first saw it: one that migrated in was still called
         `<name>--incoming`. The newer of the two files is the current incarnation's."""
         own = os.path.join(self.console_dir, "guest-%s.log" % name)
-        incoming = os.path.join(self.console_dir, "guest-%s--incoming.log" % name)
+        incoming = os.path.join(self.console_dir, "guest-%s%s.log" % (name, INCOMING_SUFFIX))
         existing = [path for path in (own, incoming) if os.path.exists(path)]
         return max(existing, key=os.path.getmtime) if existing else own
 

@@ -15,7 +15,7 @@ import tempfile
 import time
 
 from . import appvm
-from .xl import SSH_UNREACHABLE_RC, ToolstackError, Xl, parse_migrate_log, run, ssh_argv, validate_host
+from .xl import INCOMING_SUFFIX, SSH_UNREACHABLE_RC, ToolstackError, Xl, parse_migrate_log, run, ssh_argv, validate_host
 
 TRANSPORTS = ("ssh", "tcp")
 DEFAULT_TCP_PORT = 8002
@@ -185,8 +185,8 @@ def clear_half_received(destination, name):
     """Best effort: a receiver that died leaves a paused `<name>--incoming` domain holding memory."""
     remote = Xl(remote=destination, timeout=60)
     try:
-        if "%s--incoming" % name in remote.list_table():
-            remote.destroy("%s--incoming" % name)
+        if name + INCOMING_SUFFIX in remote.list_table():
+            remote.destroy(name + INCOMING_SUFFIX)
     except ToolstackError:
         pass  # the destination may be gone altogether
 

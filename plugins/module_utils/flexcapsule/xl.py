@@ -17,6 +17,8 @@ C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
 # Options for every dom0-to-dom0 ssh: never prompt, fail fast on an unreachable host.
 SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "StrictHostKeyChecking=accept-new")
 SSH_UNREACHABLE_RC = 255
+# What xl calls a domain a migration is still receiving (renamed to its own name once it completes).
+INCOMING_SUFFIX = "--incoming"
 
 
 class ToolstackError(Exception):
