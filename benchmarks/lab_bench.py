@@ -40,7 +40,8 @@ def rss_mib(pid):
 def wait_xl_info(lab, name, timeout=900):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        probe = subprocess.run(lab.ssh_argv(name, ["xl", "info"]), capture_output=True, timeout=60)
+        probe = subprocess.run(lab.ssh_argv(name, ["xl", "info"]), capture_output=True, timeout=60,
+                               stdin=subprocess.DEVNULL)
         if probe.returncode == 0:
             return True
         time.sleep(2)
@@ -89,7 +90,8 @@ def main():
             footprint = sum(rss_mib(vm.extra["pid"]) for vm in lab.list_vms())
             record("lab memory footprint (QEMU RSS)", footprint, "MiB")
             for vm in lab.list_vms():
-                subprocess.run(lab.ssh_argv(vm.name, ["systemctl", "reboot"]), capture_output=True, timeout=60)
+                subprocess.run(lab.ssh_argv(vm.name, ["systemctl", "reboot"]), capture_output=True, timeout=60,
+                               stdin=subprocess.DEVNULL)
             reboot_start = time.monotonic()
             time.sleep(5)
             for vm in lab.list_vms():

@@ -4,26 +4,28 @@
 # overlaps the tests instead of following them. Exits non-zero if either fails.
 set -u
 cd "$(dirname "$0")/.."
+# Every step gets a /dev/null stdin of its own: ssh makes a stdin it inherits non-blocking, and ansible-playbook
+# then refuses to start ("Ansible requires blocking IO") in whatever shares that stdin (CI's is a pipe).
 venv=.venv/bin
 stamp() { printf '==> %s [%s]\n' "$1" "$(date +%T)"; }
 
 stamp "lab cloud image"
 tools/labctl image || exit 1
 stamp "main job (playbooks/main.yml)"
-if ! "$venv/ansible-playbook" playbooks/main.yml; then
+if ! "$venv/ansible-playbook" playbooks/main.yml </dev/null; then
     stamp "main.yml failed; rerunning it once (it converges)"
-    "$venv/ansible-playbook" playbooks/main.yml || exit 1
+    "$venv/ansible-playbook" playbooks/main.yml </dev/null || exit 1
 fi
 
 stamp "make molecule, in its own lab (lines prefixed [molecule])"
 (
     set -o pipefail
-    make --no-print-directory molecule 2>&1 | sed -u 's/^/[molecule] /'
+    make --no-print-directory molecule </dev/null 2>&1 | sed -u 's/^/[molecule] /'
 ) &
 molecule_pid=$!
 
 stamp "lab tests (pytest -m 'lab and not lab_extended' tests/lab)"
-"$venv/pytest" -v -m "lab and not lab_extended" tests/lab
+"$venv/pytest" -v -m "lab and not lab_extended" tests/lab </dev/null
 tests_status=$?
 stamp "lab tests done (status $tests_status); waiting for molecule"
 wait "$molecule_pid"

@@ -114,7 +114,8 @@ class InventoryModule(BaseInventoryPlugin):
             beside = os.path.join(os.path.dirname(sys.executable), "ansible")
             argv[0] = beside if os.path.exists(beside) else (shutil.which("ansible") or "ansible")
             try:
-                proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+                proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
+                                      stdin=subprocess.DEVNULL)
             except subprocess.TimeoutExpired:
                 raise AnsibleParserError("cloud VMs did not answer within %ss" % timeout)
             answers = {}

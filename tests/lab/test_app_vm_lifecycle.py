@@ -37,7 +37,7 @@ def require_lab():
 def on(cloud_vm, *argv, timeout=300, check=False):
     """Run argv as root in a cloud VM's dom0."""
     proc = subprocess.run([LABCTL, "ssh", cloud_vm, "--"] + [str(a) for a in argv], capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, stdin=subprocess.DEVNULL)
     if check and proc.returncode != 0:
         raise AssertionError("%s on %s failed (rc=%d): %s" % (argv, cloud_vm, proc.returncode, proc.stderr))
     return proc
@@ -51,7 +51,7 @@ def playbook(path, *extra, check=False, timeout=1800):
     argv = [os.path.join(ANSIBLE_BIN, "ansible-playbook"), "-i", LAB_INVENTORY, path] + list(extra)
     if check:
         argv.append("--check")
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT, stdin=subprocess.DEVNULL)
 
 
 def task(cloud_vm, module, args, check=False, timeout=900):
@@ -66,7 +66,8 @@ def task(cloud_vm, module, args, check=False, timeout=900):
         env = dict(os.environ, ANSIBLE_CALLBACKS_ENABLED="tree", ANSIBLE_CALLBACK_TREE_DIR=os.path.join(scratch, "tree"),
                    ANSIBLE_VERBOSITY="3")
         proc = subprocess.run([os.path.join(ANSIBLE_BIN, "ansible-playbook"), "-i", LAB_INVENTORY, path],
-                              capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
+                              capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env,
+                              stdin=subprocess.DEVNULL)
         result_path = os.path.join(scratch, "tree", cloud_vm)
         assert os.path.exists(result_path), "no result from %s: %s %s" % (cloud_vm, proc.stdout[-2000:], proc.stderr)
         with open(result_path) as handle:

@@ -25,7 +25,8 @@ def lab():
 
 
 def _ssh(lab, name, *argv, timeout=120):
-    return subprocess.run(lab.ssh_argv(name, list(argv)), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(lab.ssh_argv(name, list(argv)), capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
 
 
 def _xl_info(lab, name):

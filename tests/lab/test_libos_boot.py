@@ -35,7 +35,8 @@ def on(vm, *argv, timeout=600, check=False, input_text=None):
     """Run argv as root in a cloud VM's dom0 (retrying when a loaded dom0 drops the ssh handshake)."""
     for attempt in range(5):
         proc = subprocess.run([LABCTL, "ssh", vm, "--"] + [str(a) for a in argv], capture_output=True,
-                              text=True, timeout=timeout, input=input_text)
+                              text=True, timeout=timeout, input=input_text,
+                              stdin=None if input_text is not None else subprocess.DEVNULL)
         if proc.returncode != 255 or not any(flake in proc.stderr for flake in SSH_FLAKES):
             break
         time.sleep(5 * (attempt + 1))
@@ -59,7 +60,7 @@ def push_images(vm, apps):
     on(vm, "mkdir", "-p", REMOTE, check=True)
     for app in apps:
         proc = subprocess.run([LABCTL, "push", vm, os.path.join(IMAGES, app), REMOTE + "/"],
-                              capture_output=True, text=True, timeout=600)
+                              capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
         assert proc.returncode == 0, proc.stderr
 
 

@@ -87,7 +87,7 @@ def test_second_concurrent_migration_is_refused():
     name = "m-mig-twice"
     start_counter(name, LINUX_IMAGE, 128)
     first = subprocess.Popen([LABCTL, "ssh", "cloud1", "--", "capsule", "migrate", name, ADDRESS["cloud2"]],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(3)
         second = capsule("cloud1", "migrate", name, ADDRESS["cloud2"])
@@ -114,7 +114,8 @@ def test_destination_dying_mid_migration_leaves_the_app_on_the_source():
                 "p=$(pgrep -f \"xl.* migrate-receiv[e]\") && break; sleep 0.1; done; sleep 0.5; kill -9 $p; "
                 "echo killed $p > /run/m-mig-killer' >/dev/null 2>&1 </dev/null &", check=True)
     migration = subprocess.Popen([LABCTL, "ssh", "cloud1", "--", "capsule", "migrate", name, ADDRESS["cloud2"]],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
     try:
         _out, err = migration.communicate(timeout=900)
         assert "killed" in on("cloud2", "cat", "/run/m-mig-killer").stdout, "the receiver was never killed"

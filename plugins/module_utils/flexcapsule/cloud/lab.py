@@ -282,7 +282,7 @@ class LabProvider(CloudProvider):
     def _close_master(self, rec):
         """A VM that goes away must not leave a master a new VM at its address would be reached through."""
         subprocess.run(["ssh", "-o", f"ControlPath={self._control_path()}", "-O", "exit", f"root@{rec['address']}"],
-                       capture_output=True, timeout=30, check=False)
+                       capture_output=True, timeout=30, check=False, stdin=subprocess.DEVNULL)
 
     def _require(self, name):
         vm = self.get_vm(name)
@@ -371,7 +371,8 @@ class LabProvider(CloudProvider):
         while time.monotonic() < deadline:
             if not _pid_alive(rec["pid"], self.marker + name):
                 raise CloudError(f"{name}: QEMU exited during boot; console tail:\n{self._console_tail(rec)}")
-            probe = subprocess.run(self.ssh_argv(name, ["true"]), capture_output=True, timeout=60)
+            probe = subprocess.run(self.ssh_argv(name, ["true"]), capture_output=True, timeout=60,
+                                   stdin=subprocess.DEVNULL)
             if probe.returncode == 0:
                 _log(f"{name}: SSH up after {time.monotonic() - started:.0f}s")
                 rec["boot_to_ssh_seconds"] = round(time.time() - rec["started"], 1)
