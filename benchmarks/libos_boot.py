@@ -9,6 +9,8 @@ on the same cloud VMs, so the ratios hold even on a noisy machine. Per kind:
   smallest_memory_mib         smallest xl.cfg `memory` in which the app prints two counter lines
   create_to_first_line_ms     `xl create -c` start -> first console line, measured in dom0 (median)
   create_to_first_app_ms      `xl create -c` start -> the app's first counter line (median)
+  toolstack_build_ms          `xl create -p`: the toolstack builds the domain, paused (median)
+  unpause_to_first_line_ms    `xl unpause` -> first console line: the guest's own boot (median)
   save_ms / save_bytes / restore_ms   xl save / restore at the kind's default memory
   migrate_ms                  live migration cloud1 <-> cloud2 at the kind's default memory (median)
 
@@ -64,6 +66,33 @@ while first_app < 0 and time.monotonic() - start < 180:
 print(first_line, first_app)
 """
 
+# Runs in dom0: the same boot split in two. `xl create -p` builds the domain paused (toolstack only); then, with
+# `xl console` attached, `xl unpause` until the first console line (the guest's own boot, plus the unpause call
+# and the console relay, which count against us). Prints both in milliseconds.
+SPLIT_PROBE = r"""
+import os, pty, subprocess, sys, time
+name = sys.argv[1]
+start = time.monotonic()
+subprocess.run(["xl", "create", "-p"] + sys.argv[2:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+built = time.monotonic()
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("xl", ["xl", "console", name])
+time.sleep(1)  # let the console client attach; the guest is still paused
+unpaused = time.monotonic()
+subprocess.run(["xl", "unpause", name], check=True)
+seen, first = b"", -1
+while time.monotonic() - unpaused < 180:
+    try:
+        seen += os.read(fd, 4096)
+    except OSError:
+        break
+    if any(line.strip() for line in seen.split(b"\n")[:-1]):
+        first = int((time.monotonic() - unpaused) * 1000)
+        break
+os.kill(pid, 9)
+print(int((built - start) * 1000), first)
+"""
 
 class FlexCapsuleKind:
     name = "flexcapsule"
@@ -162,6 +191,20 @@ def first_line_ms(kind, repeat):
     return samples
 
 
+def split_boot_ms(kind, repeat):
+    """Samples of (xl create -p, xl unpause -> first console line) in ms."""
+    name = "k-bench-split"
+    samples = []
+    for _ in range(repeat):
+        lab.destroy("cloud1", name)
+        out = lab.on("cloud1", "python3", "-c", SPLIT_PROBE, name, kind.cfg(), *kind.overrides(name),
+                     timeout=300).stdout.split()
+        lab.destroy("cloud1", name)
+        if len(out) == 2 and int(out[1]) >= 0:
+            samples.append((int(out[0]), int(out[1])))
+    return samples
+
+
 def save_restore(kind):
     name = "k-bench-save"
     path = "%s/%s.save" % (lab.REMOTE, name)
@@ -249,6 +292,10 @@ def measure(kind, args, record):
         record(kind, "create_to_first_line_ms", median([s[0] for s in samples]), "ms")
         record(kind, "create_to_first_app_ms", median([s[1] for s in samples]), "ms")
         record(kind, "boot_samples_ms", " ".join("%d/%d" % s for s in samples), "ms")
+        split = split_boot_ms(kind, args.repeat)
+        record(kind, "toolstack_build_ms", median([s[0] for s in split]), "ms")
+        record(kind, "unpause_to_first_line_ms", median([s[1] for s in split]), "ms")
+        record(kind, "split_samples_ms", " ".join("%d/%d" % s for s in split), "ms")
     if "save" not in args.skip:
         save, restore, size = save_restore(kind)
         record(kind, "save_ms", save, "ms")
@@ -324,7 +371,7 @@ def main():
     value = {(r["kind"], r["metric"]): r["value"] for r in rows}
     print("\n%-26s %14s %14s %8s" % ("side by side", "flexcapsule", "linux", "ratio"))
     for metric in ("image_size_bytes", "smallest_memory_mib", "create_to_first_line_ms", "create_to_first_app_ms",
-                   "save_bytes", "save_ms", "restore_ms", "migrate_ms"):
+                   "toolstack_build_ms", "unpause_to_first_line_ms", "save_bytes", "save_ms", "restore_ms", "migrate_ms"):
         ours, theirs = value.get(("flexcapsule", metric)), value.get(("linux", metric))
         ratio = "%.1fx" % (theirs / ours) if isinstance(ours, (int, float)) and isinstance(theirs, (int, float)) \
             and ours else "-"

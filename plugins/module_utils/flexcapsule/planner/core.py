@@ -12,6 +12,7 @@ from .heuristic import (NameMaker, consolidate, efficient_types, place_displaced
                         repack, repair_overloads)
 from .model import (AppVM, Catalog, CloudVM, Configuration, Plan, PlannerError, Policy)
 from .ordering import OrderingError, order_actions
+from .waves import assign_waves
 
 
 def validate_input(apps: Sequence[AppVM], cloud_vms: Sequence[CloudVM], placement: Dict[str, str],
@@ -166,6 +167,7 @@ def plan(apps: Sequence[AppVM], cloud_vms: Sequence[CloudVM], placement: Dict[st
     status = "ok"
     try:
         actions = order_actions(fleet, chosen.vm_type, chosen.placement, policy, types, namer())
+        assign_waves(fleet, actions, policy)
     except OrderingError as err:
         notes.append(f"infeasible this run: {err}")
         status, actions, chosen = "infeasible", [], fleet

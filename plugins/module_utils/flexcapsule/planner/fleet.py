@@ -52,6 +52,13 @@ class Fleet:
         self.cpu[vm] += spec.cpu
         self.mem[vm] += spec.memory_mib
 
+    def hold(self, app: str, vm: str) -> None:
+        """Count app on vm as well as where it is placed: both ends of a live migration hold it."""
+        spec = self.apps[app]
+        self.members[vm].add(app)
+        self.cpu[vm] += spec.cpu
+        self.mem[vm] += spec.memory_mib
+
     def unplace(self, app: str) -> str:
         vm = self.placement.pop(app)
         spec = self.apps[app]

@@ -63,6 +63,8 @@ class Policy:
     min_saving_per_migration: float = 0.0
     # At most this many migrations per run (None: unlimited).
     migration_budget: Optional[int] = None
+    # Migrations the executor may run at once (each wave of the plan holds at most this many).
+    migration_concurrency: int = 2
     # Cloud VMs that must not be touched: nothing moves in or out, never terminated.
     protected_cloud_vms: Tuple[str, ...] = ()
     # "auto" (CP-SAT for small fleets, heuristic otherwise), "cpsat" or "heuristic".
@@ -107,6 +109,9 @@ class Policy:
         b = self.migration_budget
         if b is not None and (isinstance(b, bool) or not isinstance(b, int) or b < 0):
             bad(f"migration_budget must be a non-negative integer or None, got {b!r}")
+        c = self.migration_concurrency
+        if isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= 16:
+            bad(f"migration_concurrency must be an integer from 1 to 16, got {c!r}")
         if self.solver not in ("auto", "cpsat", "heuristic"):
             bad(f"solver must be auto, cpsat or heuristic, got {self.solver!r}")
         if not isinstance(self.solver_time_limit_s, (int, float)) or self.solver_time_limit_s <= 0:
@@ -128,6 +133,7 @@ class Action:
     instance_type: Optional[str] = None
     memory_mib: int = 0
     reason: str = ""
+    wave: Optional[int] = None  # migrate: moves of one wave may run at the same time
 
     def to_dict(self) -> dict:
         data = {k: v for k, v in asdict(self).items() if v not in (None, "")}

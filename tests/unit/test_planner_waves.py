@@ -1,0 +1,65 @@
+"""Migration waves: the executor runs a wave's moves at the same time, so each wave must be safe in any order."""
+import pytest
+
+from flexcapsule.planner import AppVM, CloudVM, PlannerError, Policy, plan
+from test_planner_fixtures import SMALL_CATALOG, random_fleet
+
+DOM0 = SMALL_CATALOG.dom0_memory_mib
+
+
+def check_waves(apps, vms, placement, actions, policy):
+    """Recompute loads independently: at each wave's start, every destination must hold its current apps plus all
+    the wave's incoming ones (outgoing ones not yet gone) within the target CPU and its usable memory."""
+    spec = {a.name: a for a in apps}
+    types = {vm.name: SMALL_CATALOG.types[vm.instance_type] for vm in vms}
+    where = dict(placement)
+    migrations = [a for a in actions if a.kind == "migrate"]
+    assert all(a.wave is not None for a in migrations)
+    assert [a.wave for a in migrations] == sorted(a.wave for a in migrations), "waves come in order"
+    position = 0
+    for action in actions:
+        if action.kind == "provision":
+            types[action.cloud_vm] = SMALL_CATALOG.types[action.instance_type]
+        if action.kind != "migrate" or action.wave == position:
+            continue
+        position = action.wave
+        wave = [a for a in migrations if a.wave == position]
+        assert len(wave) <= policy.migration_concurrency
+        assert len({a.app for a in wave}) == len(wave), "an app moves twice in one wave"
+        for dst in {a.cloud_vm for a in wave}:
+            load = [app for app, vm in where.items() if vm == dst] + [a.app for a in wave if a.cloud_vm == dst]
+            vcpus = types[dst].vcpus
+            cpu_limit = vcpus * policy.target_cpu_utilisation if len(load) > 1 else vcpus
+            assert sum(spec[app].cpu for app in load) <= cpu_limit + 1e-6, (position, dst, load)
+            assert sum(spec[app].memory_mib for app in load) <= types[dst].memory_mib - DOM0, (position, dst, load)
+        for a in wave:
+            where[a.app] = a.cloud_vm
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("concurrency", [1, 2, 4])
+def test_every_wave_is_safe_in_any_order(seed, concurrency):
+    apps, vms, placement = random_fleet(seed, 25, 10)
+    policy = Policy(solver="heuristic", migration_concurrency=concurrency)
+    result = plan(apps, vms, placement, SMALL_CATALOG, policy)
+    check_waves(apps, vms, placement, result.actions, policy)
+    migrations = [a for a in result.actions if a.kind == "migrate"]
+    if concurrency == 1:
+        assert [a.wave for a in migrations] == list(range(1, len(migrations) + 1))
+
+
+def test_independent_moves_share_a_wave_and_a_full_destination_waits():
+    # Four idle apps on four cloud VMs consolidate onto one: the moves are independent, so they run in waves
+    # of two (the concurrency) rather than one by one.
+    apps = [AppVM(f"a{i}", 256, 0.05) for i in range(4)]
+    vms = [CloudVM(f"vm{i}", "c.small") for i in range(4)]
+    placement = {f"a{i}": f"vm{i}" for i in range(4)}
+    result = plan(apps, vms, placement, SMALL_CATALOG, Policy(migration_concurrency=2))
+    waves = [a.wave for a in result.actions if a.kind == "migrate"]
+    assert len(waves) == 3 and waves == [1, 1, 2], result.actions
+
+
+def test_concurrency_out_of_range_is_refused():
+    for bad in (0, 17, 1.5, True, "2"):
+        with pytest.raises(PlannerError, match="migration_concurrency"):
+            Policy(migration_concurrency=bad).validate()
