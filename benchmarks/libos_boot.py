@@ -177,32 +177,27 @@ def smallest_memory(kind):
     return smallest
 
 
-def first_line_ms(kind, repeat):
-    """Samples of (create -> first console line, create -> first app line) in ms."""
-    name = "k-bench-boot"
+def probe_samples(kind, probe, first_arg, name, repeat):
+    """Runs a boot probe in cloud1's dom0 `repeat` times; returns its (ms, ms) pairs that saw a line."""
     samples = []
     for _ in range(repeat):
         lab.destroy("cloud1", name)
-        out = lab.on("cloud1", "python3", "-c", FIRST_LINE_PROBE, kind.app_pattern, kind.cfg(),
-                     *kind.overrides(name), timeout=300).stdout.split()
-        lab.destroy("cloud1", name)
-        if len(out) == 2 and int(out[1]) >= 0:
-            samples.append((int(out[0]), int(out[1])))
-    return samples
-
-
-def split_boot_ms(kind, repeat):
-    """Samples of (xl create -p, xl unpause -> first console line) in ms."""
-    name = "k-bench-split"
-    samples = []
-    for _ in range(repeat):
-        lab.destroy("cloud1", name)
-        out = lab.on("cloud1", "python3", "-c", SPLIT_PROBE, name, kind.cfg(), *kind.overrides(name),
+        out = lab.on("cloud1", "python3", "-c", probe, first_arg, kind.cfg(), *kind.overrides(name),
                      timeout=300).stdout.split()
         lab.destroy("cloud1", name)
         if len(out) == 2 and int(out[1]) >= 0:
             samples.append((int(out[0]), int(out[1])))
     return samples
+
+
+def first_line_ms(kind, repeat):
+    """Samples of (create -> first console line, create -> first app line) in ms."""
+    return probe_samples(kind, FIRST_LINE_PROBE, kind.app_pattern, "k-bench-boot", repeat)
+
+
+def split_boot_ms(kind, repeat):
+    """Samples of (xl create -p, xl unpause -> first console line) in ms."""
+    return probe_samples(kind, SPLIT_PROBE, "k-bench-split", "k-bench-split", repeat)
 
 
 def save_restore(kind):
