@@ -5,7 +5,7 @@ PLAYBOOK := $(VENV)/ansible-playbook
 export ANSIBLE_FORCE_COLOR ?= 0
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup demo test test-fast test-lab lint lab-up lab-down test-lab-extended molecule bench-lab bench-libos clean
+.PHONY: setup demo test test-fast test-lab lint lab-up lab-down test-lab-extended molecule bench-lab bench-libos bench-migration clean
 
 setup:
 	scripts/setup.sh
@@ -55,6 +55,10 @@ lab-down:
 
 bench-lab: setup
 	$(VENV)/python benchmarks/lab_bench.py
+
+## The thesis's Fig. 3 on the lab (needs it up): migration time and downtime against memory, every kind, 10 runs.
+bench-migration:
+	$(PLAYBOOK) playbooks/benchmark.yml
 
 bench-libos: setup
 	$(VENV)/python benchmarks/libos_boot.py
