@@ -24,6 +24,7 @@ def test_report_files_show_costs_placement_migrations_and_gap(tmp_path, plan_dic
     assert f"{plan_dict['before']['cost_per_hour']:.5f}" in text and f"{plan_dict['after']['cost_per_hour']:.5f}" in text
     assert f"| {results[0]['app']} | {results[0]['source']} | {results[0]['target']} | 80 | ok |" in text
     assert "gap of the target" in text and "(moved)" in text
+    assert "| app0 | 0.2 | 128 | vm0 |" in text  # each app VM's measured demand, as the planner saw it
     data = json.load(open(paths["json"]))
     assert data["downtime_ms"]["max"] == 80 + len(moves) - 1
     assert data["cost_per_hour"]["after"] < data["cost_per_hour"]["before"]

@@ -42,6 +42,7 @@ def summary(plan: dict, migrations: Sequence[dict]) -> dict:
         "gap": plan["gap"],
         "cloud_vms": {"before": plan["before"]["cloud_vms"], "after": plan["after"]["cloud_vms"]},
         "placement": {"before": plan["before"]["placement"], "after": plan["after"]["placement"]},
+        "demand": plan.get("apps", {}),
         "actions": plan["actions"],
         "migrations_planned": len(planned),
         "migrations_executed": [dict(m) for m in migrations],
@@ -64,11 +65,14 @@ def _markdown(data: dict, picture: Optional[str]) -> str:
              f"gap of the target: {100 * data['gap']:.1f} %.", ""]
     if picture:
         lines += [f"![placement before and after]({picture})", ""]
-    lines += ["## Placement", "", "| app VM | before | after |", "|---|---|---|"]
+    lines += ["## Placement", "", "| app VM | CPU demand (vCPUs) | memory (MiB) | before | after |",
+              "|---|---|---|---|---|"]
     before, after = data["placement"]["before"], data["placement"]["after"]
     for app in sorted(before):
         mark = "" if before[app] == after.get(app) else " (moved)"
-        lines.append(f"| {app} | {before[app]} | {after.get(app, '-')}{mark} |")
+        demand = data["demand"].get(app, {})
+        lines.append(f"| {app} | {demand.get('cpu', '-')} | {demand.get('memory_mib', '-')} | {before[app]} | "
+                     f"{after.get(app, '-')}{mark} |")
     lines += ["", "## Actions", ""]
     if not data["actions"]:
         lines.append("None: the fleet already matches the plan.")
