@@ -42,9 +42,11 @@ RESULTS = os.path.join(lab.ROOT, "results")
 PERIOD_MS = 10
 KINDS = {
     "counter": {"image": "counter", "args": ["--interval-ms", str(PERIOD_MS)], "ready": r"counter \d+ "},
-    "memtouch-low": {"image": "memtouch", "args": ["--mib", "4", "--rate", "1"], "ready": lab.MEMTOUCH_OK},
-    "memtouch-high": {"image": "memtouch", "args": ["--mib", "4", "--rate", "64"], "ready": lab.MEMTOUCH_OK},
-    "linux": {"image": "linux-smoke", "args": [], "ready": r"counter \d+ ", "min_mib": 64},
+    "memtouch-low": {"image": "memtouch", "args": ["--mib", "4", "--rate", "1"], "ready": lab.MEMTOUCH_OK,
+                     "min_mib": 32},
+    "memtouch-high": {"image": "memtouch", "args": ["--mib", "4", "--rate", "64"], "ready": lab.MEMTOUCH_OK,
+                      "min_mib": 32},
+    "linux": {"image": "linux-smoke", "args": [], "ready": r"counter \d+ ", "min_mib": 96},
 }
 WALL_STAMP = re.compile(r"counter (\d+) mono_ns=\d+ wall_ns=(\d+)")
 CONSOLE_DIR = "/var/lib/flexcapsule/run/console"  # nested_xen_console_log_dir
@@ -208,6 +210,9 @@ def main():
         sys.exit("unknown kind(s) %s: choose from %s" % (", ".join(unknown), ", ".join(KINDS)))
     if not os.path.exists(os.path.join(lab.ROOT, ".lab", "READY")):
         sys.exit("the lab is not up (.lab/READY missing): run `make demo` or playbooks/main.yml first")
+    for vm in lab.ADDRESS:
+        if lab.on(vm, "sh", "-c", "command -v capsule").returncode != 0:
+            sys.exit("%s has no capsule: run playbooks/benchmark.yml (or deploy.yml --tags runtime)" % vm)
     os.makedirs(RESULTS, exist_ok=True)
     link_rate = link_throughput("cloud1", lab.ADDRESS["cloud2"])
     print("link: %.1f MiB/s through ssh cloud1 -> cloud2" % (link_rate / 2**20), flush=True)
