@@ -37,6 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "..", "tests", "lab"), os.path.join(HERE, "..", "plugins", "module_utils")]
 
 import test_libos_boot as lab  # noqa: E402  (the lab helpers live with the lab test)
+from test_app_vm_lifecycle import capsule  # noqa: E402
 
 RESULTS = os.path.join(lab.ROOT, "results")
 PERIOD_MS = 10
@@ -52,10 +53,6 @@ WALL_STAMP = re.compile(r"counter (\d+) mono_ns=\d+ wall_ns=(\d+)")
 CONSOLE_DIR = "/var/lib/flexcapsule/run/console"  # nested_xen_console_log_dir
 PRECOPY_ROUND = re.compile(r"[Ii]teration (\d+)")
 LINK_PROBE_MIB = 64
-
-
-def capsule(vm, *argv, timeout=900):
-    return lab.on(vm, "capsule", *argv, timeout=timeout)
 
 
 def link_throughput(src, dst_address, repeat=3):
@@ -115,7 +112,7 @@ def run_kind_size(kind, spec, memory, runs, link_rate, writer):
         for run in range(1, runs + 1):
             last = max(counter_stamps((here,), name) or [0]) if kind == "counter" else 0
             seen_there = ready_lines(there, name, spec["ready"])
-            proc = capsule(here, "migrate", "--json", name, lab.ADDRESS[there])
+            proc = capsule(here, "migrate", "--json", name, lab.ADDRESS[there], timeout=900)
             if proc.returncode != 0:
                 print("%-14s %4d MiB run %d: migration failed: %s" % (kind, memory, run, proc.stderr[-300:]))
                 break

@@ -1,11 +1,11 @@
 #!/bin/bash
 # The lab tier of `make test`: the main job on the lab, then the lab tests and, at the same time, the Molecule
-# scenario in a lab of its own (`make molecule`: netns flexmol, state in .lab-molecule/), so a fresh cloud VM's Xen install
-# overlaps the tests instead of following them. Exits non-zero if either fails.
+# scenario in a lab of its own (`make molecule`: netns flexmol, state in .lab-molecule/), so a fresh cloud VM's
+# Xen install overlaps the tests instead of following them. Exits non-zero if either fails.
 set -u
 cd "$(dirname "$0")/.."
-# Every step gets a /dev/null stdin of its own: ssh makes a stdin it inherits non-blocking, and ansible-playbook
-# then refuses to start ("Ansible requires blocking IO") in whatever shares that stdin (CI's is a pipe).
+# Every step gets a /dev/null stdin of its own. In CI something in the lab tier left the shared stdin
+# non-blocking, and the next ansible-playbook refused to start ("Ansible requires blocking IO").
 venv=.venv/bin
 stamp() { printf '==> %s [%s]\n' "$1" "$(date +%T)"; }
 

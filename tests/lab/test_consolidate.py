@@ -51,8 +51,11 @@ def counts(cloud_vm, app):
     return [int(m.group(1)) for m in COUNTER_LINE.finditer(on(cloud_vm, "capsule", "logs", app, check=True).stdout)]
 
 
-def consolidate(*extra):
-    proc = playbook(CONSOLIDATE, *extra, timeout=3600)
+def consolidate():
+    """Runs consolidate.yml; returns its output and the report this run wrote (never an earlier run's)."""
+    if os.path.exists(REPORT):
+        os.remove(REPORT)
+    proc = playbook(CONSOLIDATE, timeout=3600)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     with open(REPORT) as handle:
         return proc, json.load(handle)

@@ -1,6 +1,5 @@
 """Lab tier: live migration between cloud1 and cloud2, its measurements and its failure cases."""
 import os
-import re
 import subprocess
 import time
 
@@ -10,16 +9,16 @@ from flexcapsule.xl import INCOMING_SUFFIX
 from test_app_vm_lifecycle import (ADDRESS, LABCTL, LIBOS_IMAGE, LINUX_IMAGE, ROOT, app_vms, capsule,  # noqa: F401
                                    cleanup, on, playbook, task)
 from test_app_vm_lifecycle import require_lab, runtime_installed  # noqa: F401  (autouse fixtures)
+from test_libos_boot import COUNTER_LINE
 
 pytestmark = pytest.mark.lab
 MIGRATE = os.path.join(ROOT, "playbooks", "migrate.yml")
-NUMBER_AT_END = re.compile(r"(\d+)\s*$")
 
 
 def last_count(cloud_vm, name):
-    """Last counter value the app printed on its console on that cloud VM."""
-    numbers = [int(m.group(1)) for line in capsule(cloud_vm, "logs", name).stdout.splitlines()
-               if (m := NUMBER_AT_END.search(line))]
+    """Last counter value the app printed on its console on that cloud VM (the count, not the clock stamp that
+    ends both kinds' lines: a restarted app's clock goes on, its count does not)."""
+    numbers = [int(m.group(1)) for m in COUNTER_LINE.finditer(capsule(cloud_vm, "logs", name).stdout)]
     return numbers[-1] if numbers else None
 
 
@@ -109,10 +108,10 @@ def test_destination_dying_mid_migration_leaves_the_app_on_the_source():
     name = "m-mig-kill"
     start_counter(name, LINUX_IMAGE, 256)
     on("cloud2", "sh", "-c",
-                # receiv[e]: the pattern must not match this killer's own command line
-                "nohup sh -c 'echo $$ > /run/m-mig-killer.pid; for i in $(seq 3000); do "
-                "p=$(pgrep -f \"xl.* migrate-receiv[e]\") && break; sleep 0.1; done; sleep 0.5; kill -9 $p; "
-                "echo killed $p > /run/m-mig-killer' >/dev/null 2>&1 </dev/null &", check=True)
+       # receiv[e]: the pattern must not match this killer's own command line
+       "nohup sh -c 'echo $$ > /run/m-mig-killer.pid; for i in $(seq 3000); do "
+       "p=$(pgrep -f \"xl.* migrate-receiv[e]\") && break; sleep 0.1; done; sleep 0.5; kill -9 $p; "
+       "echo killed $p > /run/m-mig-killer' >/dev/null 2>&1 </dev/null &", check=True)
     migration = subprocess.Popen([LABCTL, "ssh", "cloud1", "--", "capsule", "migrate", name, ADDRESS["cloud2"]],
                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  text=True)

@@ -1,7 +1,9 @@
 """Migration waves: the executor runs a wave's moves at the same time, so each wave must be safe in any order."""
 import pytest
 
-from flexcapsule.planner import AppVM, CloudVM, PlannerError, Policy, plan
+from flexcapsule.planner import Action, AppVM, CloudVM, PlannerError, Policy, plan
+from flexcapsule.planner.core import build_fleet
+from flexcapsule.planner.waves import assign_waves
 from test_planner_fixtures import SMALL_CATALOG, random_fleet
 
 DOM0 = SMALL_CATALOG.dom0_memory_mib
@@ -48,7 +50,7 @@ def test_every_wave_is_safe_in_any_order(seed, concurrency):
         assert [a.wave for a in migrations] == list(range(1, len(migrations) + 1))
 
 
-def test_independent_moves_share_a_wave_and_a_full_destination_waits():
+def test_independent_moves_run_in_waves_of_the_concurrency():
     # Four idle apps on four cloud VMs consolidate onto one: the moves are independent, so they run in waves
     # of two (the concurrency) rather than one by one.
     apps = [AppVM(f"a{i}", 256, 0.05) for i in range(4)]
@@ -57,6 +59,18 @@ def test_independent_moves_share_a_wave_and_a_full_destination_waits():
     result = plan(apps, vms, placement, SMALL_CATALOG, Policy(migration_concurrency=2))
     waves = [a.wave for a in result.actions if a.kind == "migrate"]
     assert len(waves) == 3 and waves == [1, 1, 2], result.actions
+
+
+@pytest.mark.parametrize("cpu, expected", [(1.2, [1, 2]), (0.2, [1, 1])])
+def test_a_move_into_room_another_move_frees_waits_for_it(cpu, expected):
+    # x leaves full vm1 for vm2 and y comes into vm1 from vm0. In order, y fits once x is gone; at the same time
+    # both would be on vm1 while x is still being copied, so with busy apps y waits for the next wave.
+    apps = [AppVM("x", 256, cpu), AppVM("y", 256, cpu)]
+    fleet = build_fleet(apps, [CloudVM(f"vm{i}", "c.small") for i in range(3)], {"x": "vm1", "y": "vm0"},
+                        SMALL_CATALOG)
+    actions = [Action("migrate", "vm2", app="x", source="vm1"), Action("migrate", "vm1", app="y", source="vm0")]
+    assign_waves(fleet, actions, Policy(migration_concurrency=2))
+    assert [a.wave for a in actions] == expected
 
 
 def test_concurrency_out_of_range_is_refused():

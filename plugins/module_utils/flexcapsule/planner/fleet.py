@@ -41,16 +41,10 @@ class Fleet:
             del table[name]
 
     def place(self, app: str, vm: str) -> None:
-        old = self.placement.get(app)
-        spec = self.apps[app]
-        if old is not None:
-            self.members[old].discard(app)
-            self.cpu[old] -= spec.cpu
-            self.mem[old] -= spec.memory_mib
+        if app in self.placement:
+            self.unplace(app)
         self.placement[app] = vm
-        self.members[vm].add(app)
-        self.cpu[vm] += spec.cpu
-        self.mem[vm] += spec.memory_mib
+        self.hold(app, vm)
 
     def hold(self, app: str, vm: str) -> None:
         """Count app on vm as well as where it is placed: both ends of a live migration hold it."""

@@ -28,7 +28,6 @@ def simulate_actions(apps: Iterable[AppVM], cloud_vms: Iterable[CloudVM], placem
                 raise PlannerError(f"{where}: cloud VM already exists")
             if action.instance_type not in catalog.types:
                 raise PlannerError(f"{where}: unknown instance type {action.instance_type}")
-            fleet.add_vm(action.cloud_vm, catalog.types[action.instance_type])
         elif action.kind == "migrate":
             if action.cloud_vm not in fleet.vm_type:
                 raise PlannerError(f"{where}: destination does not exist (yet)")
@@ -38,13 +37,22 @@ def simulate_actions(apps: Iterable[AppVM], cloud_vms: Iterable[CloudVM], placem
                 raise PlannerError(f"{where}: moves out of protected cloud VM {action.source}")
             if not fleet.fits(action.app, action.cloud_vm, policy.target_cpu_utilisation):
                 raise PlannerError(f"{where}: would overload the destination")
-            fleet.place(action.app, action.cloud_vm)
         elif action.kind == "terminate":
             if action.cloud_vm not in fleet.vm_type:
                 raise PlannerError(f"{where}: cloud VM does not exist")
             if fleet.members[action.cloud_vm]:
                 raise PlannerError(f"{where}: cloud VM still runs app VMs")
-            fleet.remove_vm(action.cloud_vm)
         else:
             raise PlannerError(f"{where}: unknown action kind")
+        apply_action(fleet, action)
     return fleet
+
+
+def apply_action(fleet: Fleet, action: Action) -> None:
+    """What one (already checked) action does to the fleet."""
+    if action.kind == "provision":
+        fleet.add_vm(action.cloud_vm, fleet.catalog.types[action.instance_type])
+    elif action.kind == "migrate":
+        fleet.place(action.app, action.cloud_vm)
+    elif action.kind == "terminate":
+        fleet.remove_vm(action.cloud_vm)

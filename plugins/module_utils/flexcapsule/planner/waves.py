@@ -5,6 +5,7 @@ from typing import List
 
 from .fleet import Fleet
 from .model import Action, Policy
+from .simulate import apply_action
 
 
 def assign_waves(before: Fleet, actions: List[Action], policy: Policy) -> None:
@@ -16,18 +17,14 @@ def assign_waves(before: Fleet, actions: List[Action], policy: Policy) -> None:
     utilisation = policy.target_cpu_utilisation
     held, wave, moving = None, 0, set()
     for action in actions:
-        if action.kind != "migrate":
+        if action.kind == "migrate":
+            joins = (held is not None and len(moving) < policy.migration_concurrency
+                     and action.app not in moving and held.fits(action.app, action.cloud_vm, utilisation))
+            if not joins:
+                held, wave, moving = state.copy(), wave + 1, set()
+            held.hold(action.app, action.cloud_vm)
+            moving.add(action.app)
+            action.wave = wave
+        else:
             held = None
-            if action.kind == "provision":
-                state.add_vm(action.cloud_vm, state.catalog.types[action.instance_type])
-            elif action.kind == "terminate":
-                state.remove_vm(action.cloud_vm)
-            continue
-        joins = (held is not None and len(moving) < policy.migration_concurrency and action.app not in moving
-                 and held.fits(action.app, action.cloud_vm, utilisation))
-        if not joins:
-            held, wave, moving = state.copy(), wave + 1, set()
-        held.hold(action.app, action.cloud_vm)
-        state.place(action.app, action.cloud_vm)
-        moving.add(action.app)
-        action.wave = wave
+        apply_action(state, action)
