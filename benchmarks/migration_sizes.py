@@ -17,8 +17,12 @@ Downtime, two ways:
              from the wall-clock stamps (wall_ns) the counter prints: Xen's wall clock, which each dom0 sets from
              its own clock, and both cloud VMs take theirs from this machine's. counter only.
 
-Link limit: bytes through `ssh DEST cat >/dev/null` (the migration's own transport) per second, measured first;
-each run's link-limit time is bytes_sent / that throughput.
+Link limit: bytes through `ssh DEST cat >/dev/null` with the migration's own ssh options (the same multiplexed
+connection) per second, measured first; each run's link-limit time is bytes_sent / that throughput.
+
+Pre-copy rounds: read from the migration stream by the transport (capsule/migration_stream.py): the rounds that
+sent pages, the last of them the stop-and-copy one, so precopy_rounds = rounds - 1; final_round_pages is what
+was sent while the guest was suspended.
 
 Writes results/migration_sizes.csv (every run), results/migration_sizes_summary.csv (median, min, max per kind
 and size) and results/migration_sizes.png (time and downtime against memory, like Fig. 3).
@@ -37,30 +41,32 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "..", "tests", "lab"), os.path.join(HERE, "..", "plugins", "module_utils")]
 
 import test_libos_boot as lab  # noqa: E402  (the lab helpers live with the lab test)
+from flexcapsule.runtime_migrate import MUX_DIR, MUX_OPTIONS  # noqa: E402
+from flexcapsule.xl import SSH_OPTIONS  # noqa: E402
 from test_app_vm_lifecycle import capsule  # noqa: E402
 
 RESULTS = os.path.join(lab.ROOT, "results")
 PERIOD_MS = 10
 KINDS = {
     "counter": {"image": "counter", "args": ["--interval-ms", str(PERIOD_MS)], "ready": r"counter \d+ "},
-    "memtouch-low": {"image": "memtouch", "args": ["--mib", "4", "--rate", "1"], "ready": lab.MEMTOUCH_OK,
-                     "min_mib": 32},
-    "memtouch-high": {"image": "memtouch", "args": ["--mib", "4", "--rate", "64"], "ready": lab.MEMTOUCH_OK,
-                      "min_mib": 32},
+    "memtouch-low": {"image": "memtouch", "args": ["--mib", "4", "--rate", "1"], "ready": lab.MEMTOUCH_OK},
+    "memtouch-high": {"image": "memtouch", "args": ["--mib", "4", "--rate", "64"], "ready": lab.MEMTOUCH_OK},
     "linux": {"image": "linux-smoke", "args": [], "ready": r"counter \d+ ", "min_mib": 96},
 }
 WALL_STAMP = re.compile(r"counter (\d+) mono_ns=\d+ wall_ns=(\d+)")
 CONSOLE_DIR = "/var/lib/flexcapsule/run/console"  # nested_xen_console_log_dir
-PRECOPY_ROUND = re.compile(r"[Ii]teration (\d+)")
 LINK_PROBE_MIB = 64
 
 
 def link_throughput(src, dst_address, repeat=3):
-    """Bytes per second through the migration transport (ssh from dom0 to dom0), median of `repeat`."""
+    """Bytes per second through the migration transport (ssh from dom0 to dom0, the migration's own options and
+    multiplexed connection, opened first so its handshake is not counted), median of `repeat`."""
+    ssh = "ssh %s %s" % (" ".join(SSH_OPTIONS + MUX_OPTIONS), dst_address)
+    lab.sh(src, "mkdir -p -m 0700 %s && %s true" % (MUX_DIR, ssh), timeout=120)
     rates = []
     for _ in range(repeat):
-        script = ("s=$(date +%%s%%N); head -c %dM /dev/zero | ssh -o BatchMode=yes %s 'cat >/dev/null'; "
-                  "e=$(date +%%s%%N); echo $((e - s))" % (LINK_PROBE_MIB, dst_address))
+        script = ("s=$(date +%%s%%N); head -c %dM /dev/zero | %s 'cat >/dev/null'; "
+                  "e=$(date +%%s%%N); echo $((e - s))" % (LINK_PROBE_MIB, ssh))
         elapsed_ns = int(lab.sh(src, script, timeout=600).stdout.split()[-1])
         rates.append(LINK_PROBE_MIB * 2**20 / (elapsed_ns / 1e9))
     return statistics.median(rates)
@@ -118,11 +124,12 @@ def run_kind_size(kind, spec, memory, runs, link_rate, writer):
                 break
             result = json.loads(proc.stdout)
             going_on = wait_ready(there, name, spec["ready"], seen_there)  # also: the lines after the resume are in
-            rounds = [int(m.group(1)) for line in result.get("log", []) for m in PRECOPY_ROUND.finditer(line)]
+            pages = result.get("pages_per_round") or []
             row = {"kind": kind, "memory_mib": memory, "run": run, "source": here, "destination": there,
                    "total_s": result["total_time_s"], "downtime_toolstack_s": result["downtime_s"],
                    "downtime_guest_s": guest_downtime_s(here, there, name, last) if kind == "counter" else None,
-                   "bytes_sent": result["bytes_sent"], "precopy_rounds": max(rounds) if rounds else None,
+                   "bytes_sent": result["bytes_sent"], "precopy_rounds": len(pages) - 1 if pages else None,
+                   "final_round_pages": pages[-1] if pages else None,
                    "link_limit_s": round(result["bytes_sent"] / link_rate, 3) if result["bytes_sent"] else None}
             writer.writerow(row)
             rows.append(row)
@@ -145,7 +152,8 @@ def summarise(rows):
     for key in sorted({(r["kind"], r["memory_mib"]) for r in rows}):
         mine = [r for r in rows if (r["kind"], r["memory_mib"]) == key]
         stats = {}
-        for metric in ("total_s", "downtime_toolstack_s", "downtime_guest_s", "bytes_sent", "link_limit_s"):
+        for metric in ("total_s", "downtime_toolstack_s", "downtime_guest_s", "bytes_sent", "link_limit_s",
+                       "precopy_rounds", "final_round_pages"):
             values = [r[metric] for r in mine if r[metric] is not None]
             if values:
                 stats[metric] = (statistics.median(values), min(values), max(values))
@@ -218,7 +226,7 @@ def main():
     with open(os.path.join(RESULTS, args.out + ".csv"), "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=["kind", "memory_mib", "run", "source", "destination", "total_s",
                                                     "downtime_toolstack_s", "downtime_guest_s", "bytes_sent",
-                                                    "precopy_rounds", "link_limit_s"])
+                                                    "precopy_rounds", "final_round_pages", "link_limit_s"])
         writer.writeheader()
         for kind in kinds:
             for memory in sizes:

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Time from Xen's per-vCPU time info, the one-shot timer, and sleeping. */
 #include <fc/kernel.h>
+#include <fc/monoclock.h>
 
-static uint64_t mono_offset;  /* monotonic = raw system time + offset (mod 2^64) */
-static uint64_t last_mono;
-static uint64_t suspend_mono, suspend_wall;
+static struct fc_monoclock mono;
+static uint64_t suspend_wall;
 static evtchn_port_t timer_port;
 
 static inline uint64_t rdtsc(void)
@@ -37,20 +37,23 @@ uint64_t fc_system_time_raw(void)
     return system_time + (uint64_t)(((unsigned __int128)delta * mul) >> 32);
 }
 
+/* Masked, so a suspend (run from an upcall) cannot fall between reading one host's raw time and
+ * updating the clock, or between the halves of that read. */
 uint64_t fc_monotonic_ns(void)
 {
-    uint64_t now = fc_system_time_raw() + mono_offset;
-    if (now < last_mono)
-        now = last_mono; /* never go backwards, e.g. across hosts */
-    last_mono = now;
+    uint8_t was_masked = fc_events_hold();
+    uint64_t now = fc_monoclock_read(&mono, fc_system_time_raw());
+    fc_events_release(was_masked);
     return now;
 }
+
 
 uint64_t fc_wallclock_ns(void)
 {
     volatile shared_info_t *s = fc_shared_info;
     uint32_t version;
-    uint64_t sec, nsec;
+    uint64_t sec, nsec, raw;
+    uint8_t was_masked = fc_events_hold(); /* both halves from one host */
     do {
         version = s->wc_version;
         fc_barrier();
@@ -58,7 +61,9 @@ uint64_t fc_wallclock_ns(void)
         nsec = s->wc_nsec;
         fc_barrier();
     } while ((version & 1) || version != s->wc_version);
-    return sec * 1000000000ULL + nsec + fc_system_time_raw();
+    raw = fc_system_time_raw();
+    fc_events_release(was_masked);
+    return sec * 1000000000ULL + nsec + raw;
 }
 
 static void timer_fired(evtchn_port_t port)
@@ -76,13 +81,13 @@ static void timer_start(void)
 
 void fc_time_init(void)
 {
-    mono_offset = -fc_system_time_raw();
+    fc_monoclock_start(&mono, fc_system_time_raw());
     timer_start();
 }
 
 void fc_time_suspend(void)
 {
-    suspend_mono = fc_monotonic_ns();
+    fc_monotonic_ns(); /* brings the clock up to the suspend instant */
     suspend_wall = fc_wallclock_ns();
     fc_hc_set_timer_op(0);
     fc_evtchn_close(timer_port);
@@ -96,7 +101,7 @@ void fc_time_resume(void)
     uint64_t gap = wall > suspend_wall ? wall - suspend_wall : 0;
     if (gap > 3600ULL * 1000000000ULL)
         gap = 0;
-    mono_offset = suspend_mono + gap - fc_system_time_raw();
+    fc_monoclock_resume(&mono, fc_system_time_raw(), gap);
     timer_start();
 }
 
@@ -107,10 +112,17 @@ void fc_sleep_ns(uint64_t ns)
         deadline = ~0ULL;
     for (;;) {
         fc_poll();
-        uint64_t now = fc_monotonic_ns();
-        if (now >= deadline)
+        /* Held from the clock check to the block: a timer that fires early (or at once, if
+         * the deadline is already near) leaves its event pending instead of being taken by
+         * an upcall before we sleep, which would leave us asleep with no timer. */
+        uint8_t was_masked = fc_events_hold();
+        uint64_t raw = fc_system_time_raw();
+        if (fc_monoclock_read(&mono, raw) >= deadline) {
+            fc_events_release(was_masked);
             return;
-        fc_hc_set_timer_op(deadline - mono_offset);
-        fc_wait_for_event();
+        }
+        fc_hc_set_timer_op(fc_monoclock_raw_at(&mono, raw, deadline));
+        fc_block_held();
+        fc_events_release(was_masked);
     }
 }

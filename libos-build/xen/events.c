@@ -83,20 +83,51 @@ void fc_events_disable(void)
     fc_barrier();
 }
 
-/* SCHEDOP_block unmasks events and sleeps unless one is already pending; the upcall then
- * runs on the way back. The caller's mask state is restored afterwards. */
-void fc_wait_for_event(void)
+uint8_t fc_events_hold(void)
 {
     uint8_t was_masked = fc_vcpu->evtchn_upcall_mask;
     fc_vcpu->evtchn_upcall_mask = 1;
     fc_barrier();
-    if (!fc_vcpu->evtchn_upcall_pending) {
-        fc_hc_sched_op(SCHEDOP_block, 0);
-    } else {
-        fc_vcpu->evtchn_upcall_mask = 0;
-        fc_barrier();
+    return was_masked;
+}
+
+void fc_events_release(uint8_t was_masked)
+{
+    fc_barrier();
+    fc_vcpu->evtchn_upcall_mask = was_masked;
+    fc_barrier();
+    if (!was_masked && fc_vcpu->evtchn_upcall_pending)
         force_callback();
-    }
+}
+
+/* A suspend can run inside an upcall that interrupted a caller about to block: the timer it
+ * armed died with the old host, so the next wait must return and let it re-arm. */
+static volatile int resumed_since_wait;
+
+void fc_events_note_resume(void)
+{
+    resumed_since_wait = 1;
+}
+
+/* Call with events held (fc_events_hold) since the wake-up source was armed, so no upcall can
+ * have taken its event in between: then a pending event means "don't sleep", and SCHEDOP_block
+ * (which unmasks while asleep) cannot miss one. */
+void fc_block_held(void)
+{
+    if (resumed_since_wait)
+        resumed_since_wait = 0;
+    else if (!fc_vcpu->evtchn_upcall_pending)
+        fc_hc_sched_op(SCHEDOP_block, 0);
+}
+
+void fc_wait_for_event(void)
+{
+    uint8_t was_masked = fc_events_hold();
+    fc_block_held();
+    fc_vcpu->evtchn_upcall_mask = 0; /* run what is pending even for a masked caller */
+    fc_barrier();
+    if (fc_vcpu->evtchn_upcall_pending)
+        force_callback();
     fc_vcpu->evtchn_upcall_mask = was_masked;
     fc_barrier();
 }

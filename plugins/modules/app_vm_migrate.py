@@ -73,11 +73,14 @@ EXAMPLES = r"""
 
 RETURN = r"""
 migration:
-  description: What happened; timings are seconds as seen by the source.
+  description: >-
+    What happened; timings are seconds as seen by the source. rounds and pages_per_round are read from the
+    migration stream (the last round is the stop-and-copy one; a lower bound, see migration_stream.py).
   returned: changed and not check mode
   type: dict
   sample: {name: counter-1, source: cloud1, destination: 10.77.0.12, destination_host: cloud2, transport: ssh,
-           memory_mib: 32, total_time_s: 9.8, downtime_s: 0.41, bytes_sent: 34013184}
+           memory_mib: 32, total_time_s: 9.8, downtime_s: 0.41, bytes_sent: 34013184, rounds: 3,
+           pages_per_round: [1310, 12, 4]}
 preflight:
   description: The destination's own report (Xen, free memory, image, name in use).
   returned: success

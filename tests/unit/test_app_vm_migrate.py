@@ -43,7 +43,9 @@ def test_downtime_from_phases(phases, expected):
 def test_transport_commands_hold_only_fixed_words(monkeypatch):
     monkeypatch.setattr(runtime_migrate, "capsule_path", lambda: "/usr/local/bin/capsule")
     assert runtime_migrate.transport_command("ssh", "/tmp/s.json") == (
-        "/usr/local/bin/capsule transport --stats /tmp/s.json -- ssh -o BatchMode=yes -o ConnectTimeout=10")
+        "/usr/local/bin/capsule transport --stats /tmp/s.json -- ssh -o BatchMode=yes -o ConnectTimeout=10"
+        " -o StrictHostKeyChecking=accept-new -o ControlMaster=auto -o ControlPath=/run/flexcapsule/ssh/%C"
+        " -o ControlPersist=120")
     assert runtime_migrate.transport_command("tcp", "/tmp/s.json", 8002).endswith("--tcp-port 8002")
 
 

@@ -86,7 +86,11 @@ void fc_evtchn_notify(evtchn_port_t port);
 void fc_evtchn_unmask(evtchn_port_t port);
 void fc_events_enable(void);
 void fc_events_disable(void);
-void fc_wait_for_event(void); /* block until any event channel fires */
+uint8_t fc_events_hold(void);          /* no upcall (so no suspend) until fc_events_release */
+void fc_events_release(uint8_t was_masked);
+void fc_wait_for_event(void); /* block until any event channel fires, or a resume happened */
+void fc_block_held(void);      /* the same, for a caller holding events since it armed a wake-up */
+void fc_events_note_resume(void);
 void fc_do_upcall(void);       /* called from the asm entry */
 
 /* kernel/time.c */

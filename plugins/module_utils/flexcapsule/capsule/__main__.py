@@ -1,5 +1,6 @@
+"""`capsule`: treat app VMs on this dom0 like processes (run, ps, logs, kill, wait, top, inspect, migrate)."""
 import sys
 
-from .cli import main
+from .entry import run
 
-sys.exit(main())
+sys.exit(run())

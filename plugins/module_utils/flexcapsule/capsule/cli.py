@@ -221,13 +221,6 @@ def cmd_preflight(rt, opts):
     return 0
 
 
-def cmd_transport(rt, opts):
-    if opts.tcp_port:
-        host = opts.rest[0] if opts.rest else None
-        return transport.pipe_through_tcp(opts.stats, host, opts.tcp_port)
-    return transport.pipe_through_command(opts.stats, opts.rest)
-
-
 def cmd_receive(rt, opts):
     return transport.receive(opts.port, opts.timeout, opts.allow)
 
@@ -305,11 +298,6 @@ def build_parser():
     preflight.add_argument("--name", required=True)
     preflight.add_argument("--image")
     preflight.set_defaults(func=cmd_preflight)
-    pipe = sub.add_parser("transport", help="(internal, used between dom0s)")
-    pipe.add_argument("--stats")
-    pipe.add_argument("--tcp-port", type=int)
-    pipe.add_argument("rest", nargs=argparse.REMAINDER)
-    pipe.set_defaults(func=cmd_transport)
     receive = sub.add_parser("receive", help="(internal, used between dom0s)")
     receive.add_argument("--port", type=int, required=True)
     receive.add_argument("--timeout", type=float, default=900)
@@ -320,8 +308,6 @@ def build_parser():
 
 def main(argv=None):
     opts = build_parser().parse_args(argv)
-    if getattr(opts, "rest", None) and opts.rest[0] == "--":
-        opts.rest = opts.rest[1:]
     rt = Runtime(state_dir=opts.state_dir, image_store=opts.image_store)
     try:
         return opts.func(rt, opts)

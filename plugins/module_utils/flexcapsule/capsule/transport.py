@@ -1,8 +1,11 @@
 """The byte-counting pipe xl migrates through, and the one-shot TCP receiver for trusted networks.
 
-`xl migrate -s CMD` runs `exec CMD HOST xl migrate-receive`; CMD is `capsule transport ...`, so this
-process sits between xl and the link, counts what xl sends and records it for the migration result.
+`xl migrate -s CMD` runs `exec CMD HOST xl migrate-receive`; CMD runs this module (`python3 -m
+flexcapsule.capsule.transport`, which imports nothing but the standard library, so it starts fast on a slow
+dom0), so this process sits between xl and the link, counts what xl sends, watches the stream for its
+pre-copy rounds and records both for the migration result.
 """
+import argparse
 import json
 import os
 import socket
@@ -11,15 +14,19 @@ import sys
 import threading
 import time
 
+from .migration_stream import MigrationStreamObserver
+
 CHUNK = 1 << 16
 
 
-def _pump(read_fd, write, counter=None):
+def _pump(read_fd, write, counter=None, observer=None):
     while True:
         data = os.read(read_fd, CHUNK)
         if not data:
             return
         write(data)
+        if observer is not None:
+            observer.feed(data)
         if counter is not None:
             counter["bytes_sent"] += len(data)
             counter["last_byte_at"] = time.time()
@@ -34,18 +41,18 @@ def _write_all_fd(fd):
     return write
 
 
-def _save(stats_path, counter):
+def _save(stats_path, counter, observer):
     if stats_path:
         with open(stats_path, "w") as handle:
-            json.dump(counter, handle)
+            json.dump(dict(counter, **observer.summary()), handle)
 
 
 def pipe_through_command(stats_path, argv):
     """Run argv (ssh HOST xl migrate-receive), feeding it our stdin and counting the bytes."""
-    counter = {"bytes_sent": 0}
+    counter, observer = {"bytes_sent": 0}, MigrationStreamObserver()
     child = subprocess.Popen(argv, stdin=subprocess.PIPE, bufsize=0)
     try:
-        _pump(0, _write_all_fd(child.stdin.fileno()), counter)
+        _pump(0, _write_all_fd(child.stdin.fileno()), counter, observer)
     except BrokenPipeError:
         pass
     finally:
@@ -53,23 +60,23 @@ def pipe_through_command(stats_path, argv):
             child.stdin.close()
         except BrokenPipeError:
             pass
-        _save(stats_path, counter)
+        _save(stats_path, counter, observer)
     rc = child.wait()
-    _save(stats_path, counter)
+    _save(stats_path, counter, observer)
     return rc
 
 
 def pipe_through_tcp(stats_path, host, port):
     """Plain TCP to a `capsule receive` on host: no encryption, for trusted networks only."""
-    counter = {"bytes_sent": 0}
+    counter, observer = {"bytes_sent": 0}, MigrationStreamObserver()
     with socket.create_connection((host, port), timeout=30) as conn:
         conn.settimeout(None)
         back = threading.Thread(target=_pump, args=(conn.fileno(), _write_all_fd(1)), daemon=True)
         back.start()
         try:
-            _pump(0, conn.sendall, counter)
+            _pump(0, conn.sendall, counter, observer)
         finally:
-            _save(stats_path, counter)
+            _save(stats_path, counter, observer)
         conn.shutdown(socket.SHUT_WR)
         back.join()
     return 0
@@ -97,3 +104,19 @@ def receive(port, timeout, allowed_peer, xl_path="xl"):
     with conn:
         env = dict(os.environ, LANG="C", LC_ALL="C")
         return subprocess.call([xl_path, "migrate-receive"], stdin=conn.fileno(), stdout=conn.fileno(), env=env)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="(internal) carries one xl migration stream and counts it")
+    parser.add_argument("--stats", help="where to write the bytes sent and the rounds seen (JSON)")
+    parser.add_argument("--tcp-port", type=int, help="plain TCP to a `capsule receive` on HOST, not a command")
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help="[--] COMMAND... HOST xl migrate-receive")
+    opts = parser.parse_args(argv)
+    rest = opts.rest[1:] if opts.rest[:1] == ["--"] else opts.rest
+    if opts.tcp_port:
+        return pipe_through_tcp(opts.stats, rest[0] if rest else None, opts.tcp_port)
+    return pipe_through_command(opts.stats, rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
