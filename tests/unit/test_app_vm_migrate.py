@@ -45,7 +45,7 @@ def test_transport_commands_hold_only_fixed_words(monkeypatch):
     assert runtime_migrate.transport_command("ssh", "/tmp/s.json") == (
         "/usr/local/bin/capsule transport --stats /tmp/s.json -- ssh -o BatchMode=yes -o ConnectTimeout=10"
         " -o StrictHostKeyChecking=accept-new -o ControlMaster=auto -o ControlPath=/run/flexcapsule/ssh/%C"
-        " -o ControlPersist=120")
+        " -o ControlPersist=60 -o ServerAliveInterval=10 -o ServerAliveCountMax=3")
     assert runtime_migrate.transport_command("tcp", "/tmp/s.json", 8002).endswith("--tcp-port 8002")
 
 

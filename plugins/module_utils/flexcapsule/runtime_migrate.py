@@ -24,10 +24,13 @@ CAPSULE = "capsule"
 # One ssh connection per peer dom0, shared by the preflight, the migration stream and the rollback check: a new
 # connection's key exchange costs seconds of CPU on a slow dom0 (2.5 s measured under TCG), a multiplexed
 # session a few hundred ms. Same authentication and encryption; the master lingers MUX_PERSIST_S after use.
+# Keepalives end a master (and a migration stream) whose peer vanished within 30 s, so a cloud VM that is
+# terminated and whose address is reused is not reached through its predecessor's dead connection for long.
 MUX_DIR = "/run/flexcapsule/ssh"
-MUX_PERSIST_S = 120
+MUX_PERSIST_S = 60
 MUX_OPTIONS = ("-o", "ControlMaster=auto", "-o", "ControlPath=%s/%%C" % MUX_DIR,
-               "-o", "ControlPersist=%d" % MUX_PERSIST_S)
+               "-o", "ControlPersist=%d" % MUX_PERSIST_S, "-o", "ServerAliveInterval=10",
+               "-o", "ServerAliveCountMax=3")
 
 
 def ensure_mux_dir():
