@@ -10,7 +10,10 @@ trap 'echo "linux-smoke: shutdown requested"; poweroff -f' USR2 TERM
 n=0
 while :; do
     n=$((n + 1))
-    echo "counter $n $(date +%s)"
+    # boot_cs: CLOCK_BOOTTIME in centiseconds, which goes on across a migration (Linux adds the time it was
+    # suspended), so the benchmark can read the app's own gap; busybox date has no sub-second format.
+    read -r up _ < /proc/uptime
+    echo "counter $n $(date +%s) boot_cs=${up%.*}${up#*.}"
     sleep 1 &
     wait $!
 done
