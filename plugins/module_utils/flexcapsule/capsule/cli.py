@@ -198,9 +198,11 @@ def cmd_migrate(rt, opts):
     if opts.json:
         print(json.dumps(result, indent=1, sort_keys=True))
     else:
-        print("%s -> %s: total %.2fs, downtime %s, %s bytes" % (
+        pages = result.get("pages_per_round") or []
+        print("%s -> %s: total %.2fs, downtime %s, %s bytes%s" % (
             opts.name, opts.host, result["total_time_s"],
-            "%.3fs" % result["downtime_s"] if result["downtime_s"] is not None else "unknown", result["bytes_sent"]))
+            "%.3fs" % result["downtime_s"] if result["downtime_s"] is not None else "unknown", result["bytes_sent"],
+            ", %d pre-copy rounds, %d pages sent suspended" % (len(pages) - 1, pages[-1]) if pages else ""))
     return 0
 
 
