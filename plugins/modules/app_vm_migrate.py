@@ -10,6 +10,8 @@ description:
     C(xl migrate), and reports total time, downtime and bytes sent.
   - "Preflight before anything moves: the destination answers over ssh, runs Xen and the FlexCapsule runtime,
     has the app VM's image, has enough free memory, is not this cloud VM and has no domain of that name."
+  - Idempotent - an app VM that is no longer here but runs on O(destination) has already moved, so the
+    module reports ok (not changed) and does nothing.
   - Only one operation may change an app VM at a time; a second migration of the same app VM fails at once.
   - If the migration fails at any point the module checks that the app VM still runs here (unpausing it if
     needed) and says so in the error.
@@ -17,7 +19,7 @@ version_added: "0.1.0"
 author: FlexCapsule
 options:
   name:
-    description: The app VM to migrate; it must be running on this cloud VM.
+    description: The app VM to migrate; it must be running on this cloud VM (or already on O(destination)).
     type: str
     required: true
   destination:
@@ -111,6 +113,10 @@ class AppVmMigration:
 
     def run(self):
         name, destination = self.params["name"], self.params["destination"]
+        arrived = runtime_migrate.already_on(self.runtime, name, destination)
+        if arrived is not None:
+            where = {"name": name, "cloud_vm": arrived.get("host")}
+            return dict(changed=False, actions=self.actions, preflight=arrived, diff=dict(before=where, after=where))
         before = {"name": name, "cloud_vm": self.runtime.capacity()["host"]}
         if self.module.check_mode:
             with self.runtime.lock(name, "app_vm_migrate preflight"):

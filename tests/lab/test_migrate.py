@@ -50,6 +50,10 @@ def test_migration_keeps_the_counter_going(image, memory):
         assert migration["downtime_s"] is not None and 0 < migration["downtime_s"] < migration["total_time_s"]
         assert name not in app_vms("cloud1")
         assert app_vms("cloud2")[name]["state"] == "running"
+        # The same task again, checked and for real: the app VM is already there, so nothing happens.
+        for check in (True, False):
+            again = task("cloud1", "app_vm_migrate", {"name": name, "destination": ADDRESS["cloud2"]}, check=check)
+            assert not again["changed"] and not again.get("failed") and again["actions"] == [], again
         time.sleep(15)
         after = last_count("cloud2", name)
         assert after is not None and after > before, (before, after)

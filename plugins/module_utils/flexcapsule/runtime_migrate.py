@@ -113,6 +113,20 @@ def preflight_report(runtime, name, image):
     return report
 
 
+def already_on(runtime, name, destination):
+    """The destination's report when the app VM is not on this cloud VM but is on the destination: the migration
+    a playbook asks for has already happened (what makes app_vm_migrate idempotent). None otherwise."""
+    appvm.validate_name(name)
+    try:
+        validate_host(destination)
+    except ValueError as exc:
+        raise MigrationError(str(exc))
+    if name in runtime.domains():
+        return None
+    report = remote_capsule(destination, ["preflight", "--json", "--name", name])
+    return report if report.get("name_in_use") else None
+
+
 def preflight(runtime, name, destination):
     """Check the app VM and the destination; returns (domain, report) or raises MigrationError."""
     appvm.validate_name(name)
