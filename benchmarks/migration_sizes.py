@@ -60,6 +60,10 @@ KINDS = {
     "linux": {"image": "linux-smoke", "args": [], "ready": r"counter \d+ ", "min_mib": 96,
               "stamp": (re.compile(r"counter (\d+) \d+ boot_cs=(\d+)"), 10**7)},
 }
+# What every run records: who, then the measured METRICS (the summary's, the CSV's and the Markdown's).
+RUN_FIELDS = ("kind", "memory_mib", "run", "source", "destination")
+METRICS = ("total_s", "downtime_toolstack_s", "downtime_guest_s", "bytes_sent", "precopy_rounds",
+           "final_round_pages", "link_limit_s", "setup_s", "stream_s", "handover_s")
 CONSOLE_DIR = "/var/lib/flexcapsule/run/console"  # nested_xen_console_log_dir
 LINK_PROBE_MIB = 64
 
@@ -180,8 +184,7 @@ def summarise(rows):
     for key in sorted({(r["kind"], r["memory_mib"]) for r in rows}):
         mine = [r for r in rows if (r["kind"], r["memory_mib"]) == key]
         stats = {}
-        for metric in ("total_s", "downtime_toolstack_s", "downtime_guest_s", "bytes_sent", "link_limit_s",
-                       "precopy_rounds", "final_round_pages", "setup_s", "stream_s", "handover_s"):
+        for metric in METRICS:
             values = [r[metric] for r in mine if r.get(metric) is not None]
             if values:
                 stats[metric] = (statistics.median(values), min(values), max(values))
@@ -247,8 +250,9 @@ def lab_facts(link_rate):
 
 
 MARKDOWN_METRICS = (("total_s", "total s"), ("downtime_toolstack_s", "downtime s"),
-                    ("downtime_guest_s", "guest gap s"), ("bytes_sent", "MB sent"), ("precopy_rounds", "pre-copy rounds"),
-                    ("setup_s", "setup s"), ("stream_s", "stream s"), ("handover_s", "handover s"))
+                    ("downtime_guest_s", "guest gap s"), ("bytes_sent", "MB sent"),
+                    ("precopy_rounds", "pre-copy rounds"), ("setup_s", "setup s"), ("stream_s", "stream s"),
+                    ("handover_s", "handover s"))
 
 
 def write_markdown(table, lines, facts, runs, path):
@@ -271,15 +275,13 @@ def write_markdown(table, lines, facts, runs, path):
         out.write("\n" + "".join("- %s\n" % line.strip() for line in lines))
 
 
-CSV_TEXT = ("kind", "source", "destination")
-
-
 def read_rows(path):
+    """An earlier run's CSV, its numbers as numbers (an empty cell: not measured)."""
     with open(path) as handle:
-        rows = [{key: value if key in CSV_TEXT else (float(value) if value else None) for key, value in row.items()}
-                for row in csv.DictReader(handle)]
+        rows = [dict(row) for row in csv.DictReader(handle)]
     for row in rows:
-        row["memory_mib"] = int(row["memory_mib"])
+        row["memory_mib"], row["run"] = int(row["memory_mib"]), int(row["run"])
+        row.update((metric, float(row[metric]) if row.get(metric) else None) for metric in METRICS)
     return rows
 
 
@@ -298,7 +300,7 @@ def publish(rows, args, link_rate, duration):
     print("\n".join(lines))
     if table:
         plot(table, os.path.join(RESULTS, args.out + ".png"))
-        runs = max(int(row["run"]) for row in rows)
+        runs = max(row["run"] for row in rows)
         write_markdown(table, lines, lab_facts(link_rate) + ["duration: " + duration], runs,
                        os.path.join(RESULTS, args.out + ".md"))
     print("link %.1f MiB/s; %s; results/%s.csv, _summary.csv, .png, .md" % (link_rate / 2**20, duration, args.out))
@@ -333,16 +335,12 @@ def main():
     rows = []
     started = time.time()
     with open(os.path.join(RESULTS, args.out + ".csv"), "w", newline="", buffering=1) as handle:  # a row a run
-        writer = csv.DictWriter(handle, fieldnames=["kind", "memory_mib", "run", "source", "destination", "total_s",
-                                                    "downtime_toolstack_s", "downtime_guest_s", "bytes_sent",
-                                                    "precopy_rounds", "final_round_pages", "link_limit_s",
-                                                    "setup_s", "stream_s", "handover_s"])
+        writer = csv.DictWriter(handle, fieldnames=RUN_FIELDS + METRICS)
         writer.writeheader()
         for kind in kinds:
             for memory in sizes:
                 if memory >= KINDS[kind].get("min_mib", 0):
                     rows += run_kind_size(kind, KINDS[kind], memory, args.runs, link_rate, writer)
-                    handle.flush()
     publish(rows, args, link_rate, "%d runs in %.0f s" % (len(rows), time.time() - started))
     return 0 if rows else 1
 

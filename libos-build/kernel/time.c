@@ -47,7 +47,6 @@ uint64_t fc_monotonic_ns(void)
     return now;
 }
 
-
 uint64_t fc_wallclock_ns(void)
 {
     volatile shared_info_t *s = fc_shared_info;

@@ -100,23 +100,12 @@ void fc_events_release(uint8_t was_masked)
         force_callback();
 }
 
-/* A suspend can run inside an upcall that interrupted a caller about to block: the timer it
- * armed died with the old host, so the next wait must return and let it re-arm. */
-static volatile int resumed_since_wait;
-
-void fc_events_note_resume(void)
-{
-    resumed_since_wait = 1;
-}
-
 /* Call with events held (fc_events_hold) since the wake-up source was armed, so no upcall can
  * have taken its event in between: then a pending event means "don't sleep", and SCHEDOP_block
  * (which unmasks while asleep) cannot miss one. */
 void fc_block_held(void)
 {
-    if (resumed_since_wait)
-        resumed_since_wait = 0;
-    else if (!fc_vcpu->evtchn_upcall_pending)
+    if (!fc_vcpu->evtchn_upcall_pending)
         fc_hc_sched_op(SCHEDOP_block, 0);
 }
 

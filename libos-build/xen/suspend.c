@@ -53,7 +53,6 @@ static void suspend_and_resume(void)
         fc_xs_resume();
         resumes++;
         fc_kprintf("[flexcapsule] resumed in domain %d (resume %u)\n", fc_domid(), resumes);
-        fc_events_note_resume();
     } else {
         fc_console_uncanonicalise();
         fc_xs_uncanonicalise();
@@ -62,7 +61,6 @@ static void suspend_and_resume(void)
         fc_time_resume();
         fc_events_enable();
         fc_kprintf("[flexcapsule] suspend cancelled (rc %ld), continuing\n", rc);
-        fc_events_note_resume();
     }
 }
 

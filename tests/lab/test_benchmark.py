@@ -19,7 +19,7 @@ SIZES = (8, 96)
 
 def test_short_benchmark_measures_every_kind_and_size():
     results = os.path.join(ROOT, "results")
-    for suffix in (".csv", "_summary.csv", ".png"):
+    for suffix in (".csv", "_summary.csv", ".png", ".md"):
         if os.path.exists(os.path.join(results, STEM + suffix)):
             os.remove(os.path.join(results, STEM + suffix))
     proc = playbook(BENCHMARK, "-e", "benchmark_runs=1", "-e", "benchmark_sizes=%s" % ",".join(map(str, SIZES)),
@@ -39,3 +39,5 @@ def test_short_benchmark_measures_every_kind_and_size():
     # Idle memory is not sent: 96 MiB configured costs the counter about what 8 MiB does.
     assert int(rows[("counter", 96)]["bytes_sent"]) < 1.5 * int(rows[("counter", 8)]["bytes_sent"])
     assert os.path.getsize(os.path.join(results, STEM + ".png")) > 10000
+    with open(os.path.join(results, STEM + ".md")) as handle:
+        assert "| memtouch-high | 8 |" in handle.read()

@@ -88,9 +88,8 @@ void fc_events_enable(void);
 void fc_events_disable(void);
 uint8_t fc_events_hold(void);          /* no upcall (so no suspend) until fc_events_release */
 void fc_events_release(uint8_t was_masked);
-void fc_wait_for_event(void); /* block until any event channel fires, or a resume happened */
+void fc_wait_for_event(void); /* block until any event channel fires */
 void fc_block_held(void);      /* the same, for a caller holding events since it armed a wake-up */
-void fc_events_note_resume(void);
 void fc_do_upcall(void);       /* called from the asm entry */
 
 /* kernel/time.c */

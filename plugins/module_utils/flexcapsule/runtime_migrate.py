@@ -113,14 +113,19 @@ def preflight_report(runtime, name, image):
     return report
 
 
-def already_on(runtime, name, destination):
-    """The destination's report when the app VM is not on this cloud VM but is on the destination: the migration
-    a playbook asks for has already happened (what makes app_vm_migrate idempotent). None otherwise."""
+def validate_request(name, destination):
+    """A well-formed app VM name and destination host, before anything is asked of either."""
     appvm.validate_name(name)
     try:
         validate_host(destination)
     except ValueError as exc:
         raise MigrationError(str(exc))
+
+
+def already_on(runtime, name, destination):
+    """The destination's report when the app VM is not on this cloud VM but is on the destination: the migration
+    a playbook asks for has already happened (what makes app_vm_migrate idempotent). None otherwise."""
+    validate_request(name, destination)
     if name in runtime.domains():
         return None
     report = remote_capsule(destination, ["preflight", "--json", "--name", name])
@@ -129,11 +134,7 @@ def already_on(runtime, name, destination):
 
 def preflight(runtime, name, destination):
     """Check the app VM and the destination; returns (domain, report) or raises MigrationError."""
-    appvm.validate_name(name)
-    try:
-        validate_host(destination)
-    except ValueError as exc:
-        raise MigrationError(str(exc))
+    validate_request(name, destination)
     domain = runtime.domains().get(name)
     if domain is None:
         raise MigrationError("no app VM named %r runs on this cloud VM" % name)

@@ -42,8 +42,8 @@ def padded(length):
 class MigrationStreamObserver:
     """feed() it every chunk in order; read rounds (pages sent per round) and error."""
 
-    def __init__(self, page_size=4096):
-        self.page_size = page_size
+    def __init__(self):
+        self.page_size = 4096  # until the libxc domain header says
         self.rounds = []
         self.error = None
         self.finished = False
@@ -145,12 +145,11 @@ class MigrationStreamObserver:
 
     def _on_page_data_pfns(self, chunk):
         entries = struct.unpack(self._endian + "%dQ" % (len(chunk) // 8), chunk)
-        pfns = [entry & PFN_MASK for entry in entries]
         with_data = sum(1 for entry in entries if entry >> 60 not in NO_DATA_TYPES)
-        if self._last_pfn is None or pfns[0] <= self._last_pfn:
+        if self._last_pfn is None or entries[0] & PFN_MASK <= self._last_pfn:
             self.rounds.append(0)
         self.rounds[-1] += with_data
-        self._last_pfn = pfns[-1]
+        self._last_pfn = entries[-1] & PFN_MASK
         rest = self._page_data_left - len(chunk)
         if rest < with_data * self.page_size:
             raise StreamFormatError("PAGE_DATA record is shorter than its %d pages" % with_data)

@@ -1,9 +1,9 @@
 """The byte-counting pipe xl migrates through, and the one-shot TCP receiver for trusted networks.
 
-`xl migrate -s CMD` runs `exec CMD HOST xl migrate-receive`; CMD runs this module (`python3 -m
-flexcapsule.capsule.transport`, which imports nothing but the standard library, so it starts fast on a slow
-dom0), so this process sits between xl and the link, counts what xl sends, watches the stream for its
-pre-copy rounds and records both for the migration result.
+`xl migrate -s CMD` runs `exec CMD HOST xl migrate-receive`; CMD is `capsule transport ...`, which the entry
+(capsule/entry.py) sends straight here without the CLI's imports, since xl starts one per migration. This process
+sits between xl and the link, counts what xl sends, watches the stream for its pre-copy rounds and records both
+for the migration result.
 """
 import argparse
 import json
