@@ -52,6 +52,8 @@ def parse_args(argv=None):
     parser.add_argument("--min-saving-per-migration", type=float,
                         default=replay_policies.DEFAULT_POLICY.min_saving_per_migration,
                         help="ours: each migration must pay for itself by this many $/hour")
+    parser.add_argument("--min-headroom", type=float, default=replay_policies.DEFAULT_POLICY.min_headroom_vcpus,
+                        help="ours: spare vCPUs a shared cloud VM keeps at the target (0: percentage only)")
     parser.add_argument("--catalog", default=str(ROOT / "catalog" / "instance_types.yml"))
     parser.add_argument("--json", action="store_true", help="print JSON lines (default: a table)")
     parser.add_argument("--out", help="also write results.csv and policies.png to this directory")
@@ -144,8 +146,12 @@ def main(argv=None) -> int:
     catalog = load_catalog(args.catalog, kind="cloud")
     ours = dataclasses.replace(replay_policies.DEFAULT_POLICY, target_cpu_utilisation=args.target_utilisation,
                                hysteresis=args.hysteresis, min_saving_per_hour=args.min_saving,
-                               min_saving_per_migration=args.min_saving_per_migration)
-    ours.validate(catalog)
+                               min_saving_per_migration=args.min_saving_per_migration,
+                               min_headroom_vcpus=args.min_headroom)
+    try:
+        ours.validate(catalog)
+    except ValueError as err:
+        raise SystemExit(f"error: {err}")
     names = [p.strip() for p in args.policies.split(",") if p.strip()]
     rows = []
     for day_dir in day_directories(args.traces, args.days):

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Boot sequence, command line, exit and panic paths. */
 #include <fc/kernel.h>
+#include <fc/kopts.h>
 
 start_info_t *fc_start_info;
 shared_info_t *fc_shared_info;
 volatile int fc_kernel_busy;
 char fc_cmdline_buf[MAX_GUEST_CMDLINE];
+static char kopts_buf[MAX_GUEST_CMDLINE]; /* the options' names and values point in here */
+static struct fc_kopt kopts[FC_KOPTS_MAX];
+static int nr_kopts;
 
 /* shared_info is a Xen page; we map it over this page of our own image. */
 static char shared_info_window[FC_PAGE_SIZE] __attribute__((aligned(4096)));
@@ -43,6 +47,24 @@ static void copy_cmdline(void)
     fc_cmdline_buf[i] = 0;
 }
 
+/* Leading fc.NAME=VALUE words are kernel options; the app sees the rest. */
+static void split_kernel_options(void)
+{
+    char *rest;
+    fc_kmemcpy(kopts_buf, fc_cmdline_buf, sizeof(kopts_buf));
+    nr_kopts = fc_kopts_split(kopts_buf, kopts, FC_KOPTS_MAX, &rest);
+    if (nr_kopts < 0)
+        fc_fatal("bad command line: more than %d kernel options (fc.NAME=VALUE)", FC_KOPTS_MAX);
+    fc_kmemcpy(fc_cmdline_buf, rest, fc_kstrlen(rest) + 1);
+    for (int i = 0; i < nr_kopts; i++)
+        fc_kprintf("[flexcapsule] kernel option fc.%s=%s\n", kopts[i].name, kopts[i].value);
+}
+
+const char *fc_kernel_option(const char *name)
+{
+    return fc_kopts_find(kopts, nr_kopts, name);
+}
+
 void fc_kernel_main(start_info_t *si)
 {
     fc_start_info = si;
@@ -54,6 +76,7 @@ void fc_kernel_main(start_info_t *si)
     fc_kprintf("[flexcapsule] FlexCapsule OS booting: %lu MiB configured\n",
                fc_nr_pfns >> (20 - FC_PAGE_SHIFT));
     copy_cmdline();
+    split_kernel_options();
     fc_mm_init();
     fc_p2m_publish();
     fc_events_init();

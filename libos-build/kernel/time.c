@@ -104,11 +104,25 @@ void fc_time_resume(void)
     timer_start();
 }
 
+void (*fc_sleep_hook)(uint64_t deadline_ns);
+
+/* Call with events held (see fc_sleep_ns); a deadline of ~0 arms nothing. */
+void fc_timer_arm(uint64_t deadline_ns)
+{
+    if (deadline_ns != ~0ULL)
+        fc_hc_set_timer_op(fc_monoclock_raw_at(&mono, fc_system_time_raw(), deadline_ns));
+}
+
 void fc_sleep_ns(uint64_t ns)
 {
     uint64_t deadline = fc_monotonic_ns() + ns;
     if (deadline < ns)
         deadline = ~0ULL;
+    if (fc_sleep_hook && !fc_kernel_busy) {
+        while (fc_monotonic_ns() < deadline)
+            fc_sleep_hook(deadline);
+        return;
+    }
     for (;;) {
         fc_poll();
         /* Held from the clock check to the block: a timer that fires early (or at once, if

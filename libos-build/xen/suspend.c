@@ -9,6 +9,35 @@
 volatile int fc_shutdown_pending;
 static unsigned int resumes;
 
+/* Drivers that hold state in the backend or the hypervisor (grant table, netfront). */
+#define MAX_SUSPEND_HOOKS 8
+static struct fc_suspend_hook hooks[MAX_SUSPEND_HOOKS];
+static unsigned nr_hooks;
+
+void fc_suspend_hook_register(void (*quiesce)(void), void (*resume)(int cancelled))
+{
+    if (nr_hooks == MAX_SUSPEND_HOOKS)
+        fc_fatal("more than %d suspend hooks", MAX_SUSPEND_HOOKS);
+    hooks[nr_hooks].quiesce = quiesce;
+    hooks[nr_hooks].resume = resume;
+    nr_hooks++;
+}
+
+/* Last registered first: a driver quiesces before what it depends on (its grant table). */
+static void quiesce_hooks(void)
+{
+    for (unsigned i = nr_hooks; i-- > 0;)
+        if (hooks[i].quiesce)
+            hooks[i].quiesce();
+}
+
+static void resume_hooks(int cancelled)
+{
+    for (unsigned i = 0; i < nr_hooks; i++)
+        if (hooks[i].resume)
+            hooks[i].resume(cancelled);
+}
+
 void fc_map_shared_info(void);
 void fc_unmap_shared_info(void);
 
@@ -26,8 +55,10 @@ static void suspend_and_resume(void)
 {
     struct sched_shutdown sd = {.reason = SHUTDOWN_suspend};
 
-    /* Quiesce: no xenstore request is in flight (requests are synchronous); drain the
-     * console, stop the timer, mask events. */
+    /* Quiesce: drivers first, while xenstore and events still work (netfront closes its
+     * connection with the backend); no xenstore request is in flight (requests are
+     * synchronous); drain the console, stop the timer, mask events. */
+    quiesce_hooks();
     fc_console_flush(1000000000ULL);
     fc_time_suspend();
     fc_events_disable();
@@ -53,6 +84,7 @@ static void suspend_and_resume(void)
         fc_xs_resume();
         resumes++;
         fc_kprintf("[flexcapsule] resumed in domain %d (resume %u)\n", fc_domid(), resumes);
+        resume_hooks(0);
     } else {
         fc_console_uncanonicalise();
         fc_xs_uncanonicalise();
@@ -61,6 +93,7 @@ static void suspend_and_resume(void)
         fc_time_resume();
         fc_events_enable();
         fc_kprintf("[flexcapsule] suspend cancelled (rc %ld), continuing\n", rc);
+        resume_hooks(1);
     }
 }
 

@@ -10,6 +10,8 @@ description:
   - Groups are C(app_vms), C(cloud_vm_<cloud VM>), C(image_<image>) and C(app_vm_state_<state>); host
     variables carry the app VM's details and C(flexcapsule_cloud_vm), the cloud VM it runs on, so tasks for an
     app VM can be delegated to its cloud VM.
+  - An app VM with a network also gets C(flexcapsule_address), its IPv4 address without the prefix (the same
+    wherever it runs), and C(flexcapsule_network) (address, gateway, mac, bridge).
   - The configuration file name must end in C(flexcapsule_app_vms.yml) or C(flexcapsule_app_vms.yaml).
 options:
   plugin:
@@ -65,8 +67,11 @@ def app_vm_hosts(answers):
         if answer.get("failed") or answer.get("unreachable") or "app_vms" not in answer:
             raise AnsibleParserError("cloud VM %s did not list its app VMs: %s" % (cloud_vm, answer.get("msg", answer)))
         for app in answer["app_vms"]:
+            network = app.get("network") or {}
             host_vars = {"flexcapsule_cloud_vm": cloud_vm, "flexcapsule_app_vm": app,
-                         "flexcapsule_image": app.get("image"), "flexcapsule_state": app.get("state")}
+                         "flexcapsule_image": app.get("image"), "flexcapsule_state": app.get("state"),
+                         "flexcapsule_network": network or None,
+                         "flexcapsule_address": network["address"].split("/")[0] if network.get("address") else None}
             groups = ["app_vms", group_name("cloud_vm_", cloud_vm), group_name("app_vm_state_", app.get("state"))]
             if app.get("image"):
                 groups.append(group_name("image_", app["image"]))

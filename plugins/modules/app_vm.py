@@ -10,8 +10,8 @@ description:
   - The app VM boots an image from the cloud VM's image store (C(/var/lib/flexcapsule/images/<image>/)), either a
     FlexCapsule OS image or a Linux PV image.
   - Definitions and exit statuses are kept under O(state_dir), shared with the C(capsule) command.
-  - An existing app VM with the same name but a different image, memory, vcpus or args is a name clash and is
-    refused unless O(replace=true).
+  - An existing app VM with the same name but a different image, memory, vcpus, args or network is a name clash
+    and is refused unless O(replace=true).
 version_added: "0.1.0"
 author: FlexCapsule
 options:
@@ -34,6 +34,32 @@ options:
   args:
     description: Arguments for the app, appended to the image's kernel command line (a string or a list).
     type: raw
+  network:
+    description:
+      - One PV NIC (a Xen vif) on a bridge of the cloud VM, with a static IPv4 address. Defaults to the existing
+        app VM's network; without one the app VM has no NIC. An empty dict (C({})) removes the network.
+      - The NIC is written to the xl config as C(vif = ["mac=M,bridge=B,ip=A"]); the address and gateway reach the
+        guest as the leading kernel options C(fc.ip=A/N) and C(fc.gw=G), which FlexCapsule OS (and the Linux app
+        VM's init) configure the NIC from.
+      - Refused before anything changes when the bridge does not exist here or another app VM on this cloud VM
+        already uses the address or the MAC. Live migration keeps the MAC and the address.
+    type: dict
+    suboptions:
+      address:
+        description: IPv4 address and prefix length, such as C(10.77.0.50/24). Required with a network.
+        type: str
+      gateway:
+        description: Default gateway; must lie inside the address's prefix and differ from the address.
+        type: str
+      mac:
+        description:
+          - Unicast MAC address, such as C(00:16:3e:12:34:56).
+          - Defaults to one derived from O(name) under Xen's OUI C(00:16:3e), the same every time the app VM is
+            created and wherever it runs.
+        type: str
+      bridge:
+        description: Bridge of the cloud VM the NIC joins (default C(xenbr0), the one role nested_xen creates).
+        type: str
   state:
     description:
       - C(running) defines and boots it; C(stopped) defines it and makes sure it is not running;
@@ -87,6 +113,24 @@ EXAMPLES = r"""
     memory: 128
     replace: true
 
+- name: Run httpd with an address on the cloud VMs' shared app VM network
+  app_vm:
+    name: web-1
+    image: httpd
+    memory: 16M
+    network:
+      address: 10.77.0.50/24
+      gateway: 10.77.0.1
+
+- name: Same, with its own MAC on another bridge
+  app_vm:
+    name: web-2
+    image: httpd
+    network:
+      address: 10.78.0.51/24
+      mac: "02:00:0a:4e:00:33"
+      bridge: xenbr1
+
 - name: Stop it, destroying it if it ignores the shutdown request for 30 s
   app_vm:
     name: smoke
@@ -106,7 +150,8 @@ app_vm:
   returned: success
   type: dict
   sample: {name: counter-1, image: counter, kind: flexcapsule, state: running, memory_mib: 32, vcpus: 1,
-           args: "", domid: 7, exit_status: null}
+           args: "", domid: 7, exit_status: null,
+           network: {address: 10.77.0.50/24, gateway: 10.77.0.1, mac: "00:16:3e:5a:01:c2", bridge: xenbr0}}
 actions:
   description: Lifecycle actions taken, in order (or that would be taken, in check mode).
   returned: always
@@ -126,6 +171,12 @@ ARGUMENT_SPEC = dict(
     memory=dict(type="raw"),
     vcpus=dict(type="int"),
     args=dict(type="raw"),
+    network=dict(type="dict", options=dict(
+        address=dict(type="str"),
+        gateway=dict(type="str"),
+        mac=dict(type="str"),
+        bridge=dict(type="str"),
+    )),
     state=dict(type="str", default="running", choices=list(appvm_state.DESIRED_STATES)),
     replace=dict(type="bool", default=False),
     force_stop=dict(type="bool", default=False),
@@ -134,7 +185,7 @@ ARGUMENT_SPEC = dict(
 )
 
 
-SUMMARY_KEYS = ("name", "image", "kind", "memory_mib", "vcpus", "args")
+SUMMARY_KEYS = ("name", "image", "kind", "memory_mib", "vcpus", "args", "network")
 
 
 def summary(view):
@@ -182,9 +233,13 @@ class AppVmManagement:
 
     def _converge(self, state):
         options = appvm_state.merged_options(self.name, self.current, self.params["image"], self.params["memory"],
-                                             self.params["vcpus"], self.params["args"])
+                                             self.params["vcpus"], self.params["args"], self.params["network"])
         self.desired = self.runtime.build_definition(**options)
         actions = appvm_state.plan(self.current, self.desired, state, self.params["replace"])
+        if "define" in actions or "start" in actions:
+            # Refuse before changing anything (even in check mode) when the bridge is missing or another app VM
+            # here holds the address or MAC.
+            self.runtime.check_network(self.desired)
         if "start" in actions:
             # Refuse before changing anything (even in check mode) when the memory is not there.
             self.runtime.check_memory(self.desired["memory_mib"])
@@ -217,6 +272,7 @@ class AppVmManagement:
         if self.params["vcpus"] is not None:
             appvm.parse_vcpus(self.params["vcpus"])
         appvm.join_args(self.params["args"])
+        appvm.make_network(self.name, self.params["network"])
         if self.params["timeout"] < 0:
             raise appvm.AppVmError("invalid timeout %r: must be 0 or more seconds" % self.params["timeout"])
 

@@ -8,7 +8,8 @@ short_description: List the app VMs of a cloud VM with their state and usage
 description:
   - Lists every app VM (every Xen domain except dom0, plus stopped app VMs the runtime remembers) with state,
     memory, vCPUs, CPU usage measured over O(cpu_interval) seconds, uptime, image and the exit status of finished
-    ones.
+    ones, and its network (address, gateway, MAC, bridge; for a live app VM as Xen holds it, read from
+    C(xl list -l)).
   - Also returns the cloud VM's CPU count and free memory, which the placement planner consumes.
   - Read-only; finished app VMs are reported, not cleaned up.
 version_added: "0.1.0"
@@ -55,15 +56,20 @@ app_vms:
   elements: dict
   sample:
     - {name: counter-1, image: counter, kind: flexcapsule, state: running, domid: 7, memory_mib: 32, vcpus: 1,
-       cpu_percent: 3.1, uptime_s: 120, args: "", exit_status: null, exit_reason: null}
+       cpu_percent: 3.1, uptime_s: 120, args: "", exit_status: null, exit_reason: null,
+       network: {address: 10.77.0.50/24, gateway: 10.77.0.1, mac: "00:16:3e:5a:01:c2", bridge: xenbr0}}
     - {name: hello, image: hello, kind: flexcapsule, state: stopped, domid: null, memory_mib: 16, vcpus: 1,
-       cpu_percent: null, uptime_s: null, args: "", exit_status: 0, exit_reason: exit}
+       cpu_percent: null, uptime_s: null, args: "", exit_status: 0, exit_reason: exit, network: null}
 cloud_vm:
-  description: Capacity of this cloud VM for the planner.
+  description:
+    - Capacity of this cloud VM for the planner.
+    - C(cpu_percent_used) is the app VMs' CPU % (100 = one vCPU), C(cpu_percent_dom0) dom0's and
+      C(cpu_percent_busy) every domain's, dom0 included (null when O(cpu_interval) is 0); the planner
+      counts a cloud VM whose busy % nears C(nr_cpus) x 100 as saturated.
   returned: always
   type: dict
   sample: {host: cloud1, nr_cpus: 1, total_memory_mib: 1023, free_memory_mib: 500, app_vm_memory_mib: 64,
-           cpu_percent_used: 4.2, xen_version: "4.17"}
+           cpu_percent_used: 4.2, cpu_percent_dom0: 3.1, cpu_percent_busy: 7.3, xen_version: "4.17"}
 """
 
 from ansible.module_utils.basic import AnsibleModule

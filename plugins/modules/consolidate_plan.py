@@ -21,7 +21,15 @@ options:
     elements: dict
     required: true
   policy:
-    description: Planner policy settings (see docs/planner.md); unknown settings are an error.
+    description:
+      - Planner policy settings (see docs/planner.md); unknown settings and bad values are an error before
+        anything is planned.
+      - C(saturation_threshold) (default 0.95, a fraction in [0.5, 1.0], or null to turn it off) - a cloud
+        VM whose mean busy fraction over the window, dom0 included, reaches it is saturated and under-reports
+        its app VMs' demand; those held to a fair share are raised to an equal share of its vCPUs (never
+        below what was measured) and the plan flags it (C(saturated), notes, the reason of moves off it).
+      - C(min_headroom_vcpus) (default 0) - spare vCPUs a shared cloud VM keeps at the target even where
+        the percentage headroom gives less.
     type: dict
     default: {}
   cpu_percentile:
@@ -58,13 +66,15 @@ RETURN = r"""
 plan:
   description:
     - The plan (before/after configuration, cost per hour, actions, lower bound, gap, solver).
+    - C(saturated) lists the saturated cloud VMs with their busy fraction and each app VM's measured and
+      inferred demand.
     - None when no app VM runs (there is nothing to consolidate).
   returned: always
   type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.flexcapsule.consolidate import planner_input
+from ansible.module_utils.flexcapsule.consolidate import flag_saturation, gather_input
 from ansible.module_utils.flexcapsule.planner import Policy, PlannerError, load_catalog, plan, simulate_actions
 
 
@@ -82,7 +92,9 @@ def main():
     try:
         catalog = load_catalog(module.params["catalog"], kind=module.params["catalog_kind"])
         policy = Policy.from_dict(module.params["policy"])
-        apps, cloud_vms, placement = planner_input(module.params["fleet"], module.params["cpu_percentile"])
+        policy.validate(catalog)
+        apps, cloud_vms, placement, saturated = gather_input(module.params["fleet"], module.params["cpu_percentile"],
+                                                             policy.saturation_threshold)
         if not apps:
             module.exit_json(changed=False, plan=None, msg="no running app VMs: nothing to consolidate")
         result = plan(apps, cloud_vms, placement, catalog, policy)
@@ -90,7 +102,7 @@ def main():
         simulate_actions(apps, cloud_vms, placement, catalog, policy, result.actions)
     except (PlannerError, OSError) as err:
         module.fail_json(msg=f"consolidation plan refused: {err}")
-    module.exit_json(changed=False, plan=result.to_dict())
+    module.exit_json(changed=False, plan=flag_saturation(result.to_dict(), saturated, policy.saturation_threshold))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,21 @@ options:
     description: Where to write the archive.
     type: path
     required: true
+  files:
+    description:
+      - More files to pack (mode 0644), e.g. kernel modules the app VM's kernel needs; parent directories are made.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      src:
+        description: File on the control node.
+        type: path
+        required: true
+      dest:
+        description: Path inside the initramfs.
+        type: str
+        required: true
 attributes:
   check_mode:
     support: full
@@ -38,6 +53,15 @@ EXAMPLES = r"""
     init: "{{ lookup('ansible.builtin.file', 'init.sh') }}"
     dest: /tmp/initrd.img
   delegate_to: localhost
+
+- name: The same, with the Xen network driver of the kernel it boots
+  linux_appvm_initramfs:
+    init: "{{ lookup('ansible.builtin.file', 'init.sh') }}"
+    dest: /tmp/initrd-6.1.0-50-amd64.img
+    files:
+      - src: /tmp/modules/6.1.0-50-amd64/xen-netfront.ko
+        dest: lib/modules/6.1.0-50-amd64/kernel/drivers/net/xen-netfront.ko
+  delegate_to: localhost
 """
 
 RETURN = r"""
@@ -51,6 +75,7 @@ size:
   type: int
 """
 
+import errno
 import hashlib
 import os
 
@@ -69,7 +94,10 @@ def main():
     module = AnsibleModule(
         argument_spec={"busybox": {"type": "path", "default": "/bin/busybox"},
                        "init": {"type": "str", "required": True},
-                       "dest": {"type": "path", "required": True}},
+                       "dest": {"type": "path", "required": True},
+                       "files": {"type": "list", "elements": "dict", "default": [],
+                                 "options": {"src": {"type": "path", "required": True},
+                                             "dest": {"type": "str", "required": True}}}},
         supports_check_mode=True,
     )
     busybox, dest = module.params["busybox"], module.params["dest"]
@@ -80,7 +108,19 @@ def main():
         module.fail_json(msg=f"cannot read busybox at {busybox}: {err.strerror} (install busybox-static)")
     if b"\x7fELF" != busybox_bytes[:4]:
         module.fail_json(msg=f"{busybox} is not an ELF binary")
-    archive = busybox_initramfs(busybox_bytes, module.params["init"])
+    files = {}
+    for item in module.params["files"]:
+        inside = item["dest"].strip("/")
+        if not inside or ".." in inside.split("/"):
+            module.fail_json(msg=f"files: dest {item['dest']!r} must be a path inside the initramfs")
+        try:
+            with open(item["src"], "rb") as handle:
+                files[inside] = handle.read()
+        except OSError as err:
+            if module.check_mode and err.errno == errno.ENOENT:  # fetched by an earlier task, skipped in check mode
+                module.exit_json(changed=True, msg=f"{item['src']} is not there yet: the archive would be built")
+            module.fail_json(msg=f"cannot read {item['src']} for the initramfs: {err.strerror}")
+    archive = busybox_initramfs(busybox_bytes, module.params["init"], files)
     after = hashlib.sha256(archive).hexdigest()
     before = _sha256(dest)
     changed = before != after

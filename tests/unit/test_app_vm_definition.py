@@ -89,7 +89,7 @@ def test_definition_defaults_and_minimum_memory(store):
     manifest = appvm.load_manifest("counter", str(store))
     definition = appvm.make_definition("m-c", "counter", manifest)
     assert definition == {"name": "m-c", "image": "counter", "kind": "flexcapsule", "memory_mib": 16, "vcpus": 1,
-                          "args": ""}
+                          "args": "", "network": None}
     with pytest.raises(AppVmError, match="below image 'counter'"):
         appvm.make_definition("m-c", "counter", manifest, memory="8M")
 

@@ -128,7 +128,8 @@ def test_check_mode_new_app_vm_would_be_defined_and_started(run_module, recorded
     assert outcome.result["actions"] == ["define", "start"]
     assert outcome.result["diff"]["before"] == {"state": "absent"}
     assert outcome.result["diff"]["after"] == {"name": "m-new", "image": "counter", "kind": "flexcapsule",
-                                               "memory_mib": 8, "vcpus": 1, "args": "--n 3", "state": "running"}
+                                               "memory_mib": 8, "vcpus": 1, "args": "--n 3", "network": None,
+                                               "state": "running"}
 
 
 def test_memory_beyond_the_cloud_vm_is_refused_even_in_check_mode(run_module, recorded_cloud_vm):

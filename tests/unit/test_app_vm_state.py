@@ -7,6 +7,9 @@ from flexcapsule.appvm_state import merged_options, observed_state, plan, state_
 DEFINITION = {"name": "m-app", "image": "counter", "kind": "flexcapsule", "memory_mib": 32, "vcpus": 1, "args": ""}
 
 
+NETWORK = {"address": "10.77.0.50/24", "gateway": "10.77.0.1", "mac": "00:16:3e:00:00:01", "bridge": "xenbr0"}
+
+
 def view(state, **changes):
     return dict(DEFINITION, state=state, **changes)
 
@@ -38,7 +41,8 @@ def test_finished_domain_counts_as_stopped():
     assert plan(view("crashed"), DEFINITION, "running") == ["start"]
 
 
-@pytest.mark.parametrize("change", [{"image": "hello"}, {"memory_mib": 64}, {"vcpus": 2}, {"args": "--fast"}])
+@pytest.mark.parametrize("change", [{"image": "hello"}, {"memory_mib": 64}, {"vcpus": 2}, {"args": "--fast"},
+                                    {"network": NETWORK}])
 def test_name_clash_with_a_different_definition_is_refused(change):
     with pytest.raises(AppVmError, match="name clash.*replace=true"):
         plan(view("running"), dict(DEFINITION, **change), "running")
@@ -58,7 +62,7 @@ def test_unknown_state_is_an_error():
 def test_merged_options_keep_existing_values_for_unset_options():
     current = view("running", memory_mib=48, vcpus=2, args="--x")
     assert merged_options("m-app", current) == {"name": "m-app", "image": "counter", "memory": 48, "vcpus": 2,
-                                                "args": "--x"}
+                                                "args": "--x", "network": None}
     # A new image does not inherit the old image's memory: its own default applies.
     assert merged_options("m-app", current, image="hello")["memory"] is None
     assert merged_options("m-app", current, memory="64M")["memory"] == "64M"
@@ -74,3 +78,22 @@ def test_state_after_predicts_check_mode_result():
     assert state_after("running", [], "running") == "running"
     assert state_after("running", ["stop", "remove"], "absent") == "absent"
     assert state_after("stopped", ["start"], "restarted") == "running"
+
+
+def test_network_is_kept_when_unset_and_removed_by_an_empty_one():
+    current = view("running", network=NETWORK)
+    assert merged_options("m-app", current)["network"] == NETWORK
+    assert merged_options("m-app", current, network={"address": None})["network"] == {"address": None}
+    assert plan(current, dict(DEFINITION, network=NETWORK), "running") == []
+
+
+@pytest.mark.parametrize("key, value", [("address", "10.77.0.51/24"), ("gateway", None), ("mac", "00:16:3e:00:00:02"),
+                                        ("bridge", "xenbr1")])
+def test_any_network_difference_is_a_name_clash(key, value):
+    with pytest.raises(AppVmError, match="name clash.*different network"):
+        plan(view("running", network=NETWORK), dict(DEFINITION, network=dict(NETWORK, **{key: value})), "running")
+
+
+def test_a_definition_saved_before_networks_existed_is_the_same_app_vm():
+    old = {key: value for key, value in DEFINITION.items()}  # no "network" key at all
+    assert plan(dict(old, state="running"), dict(DEFINITION, network=None), "running") == []

@@ -110,6 +110,14 @@ def test_initramfs_is_a_reproducible_newc_archive_with_init_and_busybox():
     assert blob.index(fake_busybox) % 4 == 0
 
 
+def test_initramfs_packs_extra_files_with_their_directories():
+    blob = gzip.decompress(busybox_initramfs(b"\x7fELFbb", "#!/bin/sh\n",
+                                             {"lib/modules/6.1/kernel/drivers/net/xen-netfront.ko": b"MODULE"}))
+    for directory in ("lib", "lib/modules", "lib/modules/6.1/kernel/drivers", "lib/modules/6.1/kernel/drivers/net"):
+        assert (directory + "\0").encode() in blob, directory
+    assert b"lib/modules/6.1/kernel/drivers/net/xen-netfront.ko\0" in blob and b"MODULE" in blob
+
+
 def test_cpio_header_records_file_sizes():
     blob = cpio_newc([("a", 0o100644, b"12345")])
     assert int(blob[6 + 6 * 8:6 + 7 * 8], 16) == 5

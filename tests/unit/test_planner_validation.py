@@ -14,6 +14,9 @@ PLACEMENT = {"a": "vm1", "b": "vm1"}
     ("target_cpu_utilisation", 0.0), ("target_cpu_utilisation", 1.5), ("target_cpu_utilisation", math.nan),
     ("hysteresis", -0.1), ("min_saving_per_hour", -1), ("migration_budget", -1), ("migration_budget", True),
     ("migration_budget", 2.5), ("solver", "magic"), ("solver_time_limit_s", 0), ("allowed_types", ("x.huge",)),
+    ("min_headroom_vcpus", -1), ("min_headroom_vcpus", math.nan), ("min_headroom_vcpus", "one"),
+    ("saturation_threshold", 0.3), ("saturation_threshold", 1.2), ("saturation_threshold", math.nan),
+    ("saturation_threshold", "high"), ("saturation_threshold", True),
 ])
 def test_bad_policy_values_are_rejected_naming_the_field(field, value):
     with pytest.raises(PlannerError, match=field):

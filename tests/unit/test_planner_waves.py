@@ -77,3 +77,33 @@ def test_concurrency_out_of_range_is_refused():
     for bad in (0, 17, 1.5, True, "2"):
         with pytest.raises(PlannerError, match="migration_concurrency"):
             Policy(migration_concurrency=bad).validate()
+
+
+def test_waves_do_not_copy_the_fleet_per_wave(monkeypatch):
+    # 10,000 app VMs took minutes when every wave copied the whole fleet; one copy must do.
+    from flexcapsule.planner.fleet import Fleet
+
+    n = 400
+    apps = [AppVM(f"a{i}", 128, 0.05) for i in range(n)]
+    fleet = build_fleet(apps, [CloudVM(f"vm{i}", "c.small") for i in range(n)] + [CloudVM("big", "m.large")],
+                        {f"a{i}": f"vm{i}" for i in range(n)}, SMALL_CATALOG)
+    actions = [Action("migrate", "big" if i < 40 else f"vm{i - 1}", app=f"a{i}", source=f"vm{i}")
+               for i in range(n)]
+    copies = []
+    original = Fleet.copy
+    monkeypatch.setattr(Fleet, "copy", lambda self: copies.append(1) or original(self))
+    assign_waves(fleet, actions, Policy(migration_concurrency=2))
+    assert len(copies) == 1
+    assert max(a.wave for a in actions) == n // 2
+
+
+def test_a_thousand_scattered_app_vms_plan_within_a_second():
+    # The must-hold's 1,000 app VMs, in the worst case (each alone on its own cloud VM); 0.1 s here.
+    import time
+
+    apps = [AppVM(f"a{i}", (64, 128, 256, 512)[i % 4], round((i * 37 % 100) / 250, 3)) for i in range(1000)]
+    vms = [CloudVM(f"vm{i}", "c.small") for i in range(1000)]
+    started = time.perf_counter()
+    result = plan(apps, vms, {f"a{i}": f"vm{i}" for i in range(1000)}, SMALL_CATALOG, Policy(solver="heuristic"))
+    assert time.perf_counter() - started < 1.0
+    assert len(result.after.cloud_vms) < 1000 // 4

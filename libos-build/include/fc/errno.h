@@ -12,6 +12,7 @@
 #define FC_EACCES 13
 #define FC_EBUSY 16
 #define FC_EEXIST 17
+#define FC_ENODEV 19
 #define FC_EISDIR 21
 #define FC_EINVAL 22
 #define FC_ENOSPC 28
@@ -21,6 +22,8 @@
 #define FC_ENOSYS 38
 #define FC_ENOTEMPTY 39
 #define FC_EPROTO 71
+#define FC_EMSGSIZE 90
 #define FC_EISCONN 106
+#define FC_ETIMEDOUT 110
 
 #endif

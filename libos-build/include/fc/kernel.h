@@ -97,6 +97,10 @@ void fc_time_init(void);
 void fc_time_suspend(void);
 void fc_time_resume(void);
 uint64_t fc_system_time_raw(void);
+void fc_timer_arm(uint64_t deadline_ns); /* one-shot VIRQ_TIMER at a monotonic time; hold events */
+/* Set by the network glue: fc_sleep_ns (outside kernel code) waits through it, so received
+ * frames are served while an app sleeps. Called with the deadline until it has passed. */
+extern void (*fc_sleep_hook)(uint64_t deadline_ns);
 
 /* xen/console.c */
 void fc_console_init(void);
@@ -120,10 +124,21 @@ int fc_xs_refresh_domid(void);
 /* xen/suspend.c */
 void fc_shutdown_init(void);
 void fc_shutdown_service(void);
+/* Suspend hooks (drivers that only exist once used, e.g. netfront): quiesce() runs before a
+ * suspend, newest hook first, while xenstore and events still work; resume(cancelled) runs
+ * after it, oldest first, once xenstore, events and time are back (cancelled = 1: same
+ * domain, same backends; 0: a new domain). Both run in the shutdown handler, possibly from
+ * the event upcall, never while fc_kernel_busy. */
+struct fc_suspend_hook {
+    void (*quiesce)(void);
+    void (*resume)(int cancelled);
+};
+void fc_suspend_hook_register(void (*quiesce)(void), void (*resume)(int cancelled));
 
 /* kernel/init.c */
 void fc_kernel_main(start_info_t *si) __attribute__((noreturn));
 extern char fc_cmdline_buf[];
+const char *fc_kernel_option(const char *name); /* value of fc.NAME=VALUE, or 0 (kopts.h) */
 __attribute__((noreturn)) void fc_terminate(int status, unsigned int reason);
 
 #endif

@@ -3,6 +3,7 @@
 Pure logic shared by the `capsule` CLI and the Ansible modules; nothing here runs a command.
 """
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -16,6 +17,16 @@ MAX_VCPUS = 128
 UNSAFE_CFG_CHARS = re.compile(r'["\\\x00-\x1f\x7f]')
 SIZE_PATTERN = re.compile(r"^\s*(\d+)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 SIZE_FACTORS_MIB = {"": 1, "m": 1, "g": 1024, "t": 1024 * 1024}
+# Networking: the bridge roles/nested_xen creates in every cloud VM, Xen's own MAC prefix (OUI).
+DEFAULT_BRIDGE = "xenbr0"
+XEN_OUI = "00:16:3e"
+NETWORK_KEYS = ("address", "gateway", "mac", "bridge")
+# A Linux interface name: at most 15 characters, none of them '/', ':', ',', '=' or space (xl's vif syntax uses
+# ',' and '='); plain letters, digits, '_', '.', '-' are enough for a bridge.
+BRIDGE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")
+MAC_PATTERN = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$")
+# Kernel options the runtime puts in front of the cmdline; FlexCapsule OS strips leading fc.NAME=VALUE words.
+KERNEL_OPTION = re.compile(r"^fc\.[A-Za-z0-9_.-]+=\S*$")
 
 
 class AppVmError(Exception):
@@ -71,6 +82,159 @@ def join_args(args):
             raise AppVmError("invalid app argument %r: quotes, backslashes and control characters are not "
                              "allowed" % (word,))
     return " ".join(word for word in words if word)
+
+
+# ---------------------------------------------------------------- network
+
+
+def default_mac(name):
+    """The MAC of an app VM that names none: Xen's OUI plus 24 bits of a hash of its name, so it is the same
+    every time the app VM is created and wherever it runs."""
+    digest = hashlib.sha256(("flexcapsule-app-vm:" + name).encode()).digest()
+    return XEN_OUI + "".join(":%02x" % byte for byte in digest[:3])
+
+
+def parse_mac(value):
+    """A unicast MAC as six lowercase colon-separated octets ('-' separators and upper case accepted)."""
+    text = value.strip().lower().replace("-", ":") if isinstance(value, str) else None
+    if text is None or not MAC_PATTERN.match(text):
+        raise AppVmError("invalid network mac %r: expected six hex octets such as 00:16:3e:12:34:56" % (value,))
+    first = int(text[:2], 16)
+    if first & 1:
+        raise AppVmError("invalid network mac %r: a multicast/broadcast address (lowest bit of the first octet "
+                         "set) cannot be a NIC's address" % (value,))
+    if text == "00:00:00:00:00:00":
+        raise AppVmError("invalid network mac %r: all zeros" % (value,))
+    return text
+
+
+def parse_bridge(value):
+    if not isinstance(value, str) or not BRIDGE_PATTERN.match(value):
+        raise AppVmError("invalid network bridge %r: use 1-15 letters, digits, '_', '.' or '-' (a Linux "
+                         "interface name such as xenbr0)" % (value,))
+    return value
+
+
+def parse_address(value):
+    """An IPv4 host address with its prefix (10.77.0.50/24) -> ipaddress.IPv4Interface."""
+    if not isinstance(value, str) or "/" not in value:
+        raise AppVmError("invalid network address %r: expected IPv4 address/prefix such as 10.77.0.50/24"
+                         % (value,))
+    try:
+        interface = ipaddress.IPv4Interface(value.strip())
+    except ValueError as exc:
+        raise AppVmError("invalid network address %r: %s" % (value, exc))
+    ip = interface.ip
+    if ip.is_multicast or ip.is_loopback or ip.is_unspecified or ip.is_reserved:
+        raise AppVmError("invalid network address %r: %s is not a unicast host address" % (value, ip))
+    network = interface.network
+    if network.prefixlen <= 30 and ip in (network.network_address, network.broadcast_address):
+        raise AppVmError("invalid network address %r: %s is the %s address of %s" % (
+            value, ip, "network" if ip == network.network_address else "broadcast", network))
+    return interface
+
+
+def parse_gateway(value, interface):
+    try:
+        gateway = ipaddress.IPv4Address(value.strip() if isinstance(value, str) else value)
+    except (ValueError, TypeError) as exc:
+        raise AppVmError("invalid network gateway %r: %s" % (value, exc))
+    network = interface.network
+    if gateway not in network:
+        raise AppVmError("invalid network gateway %s: not inside the app VM's network %s" % (gateway, network))
+    if gateway == interface.ip:
+        raise AppVmError("invalid network gateway %s: it is the app VM's own address" % gateway)
+    if network.prefixlen <= 30 and gateway in (network.network_address, network.broadcast_address):
+        raise AppVmError("invalid network gateway %s: it is the network or broadcast address of %s"
+                         % (gateway, network))
+    return gateway
+
+
+def make_network(name, network):
+    """The normalised network of app VM `name` from user options, or None without one.
+
+    network: None, or a dict of address (required), gateway, mac, bridge; an empty dict (every value None) is
+    no network.
+    """
+    if network is None:
+        return None
+    if not isinstance(network, dict):
+        raise AppVmError("invalid network %r: expected a dict with address, gateway, mac, bridge" % (network,))
+    unknown = sorted(set(network) - set(NETWORK_KEYS))
+    if unknown:
+        raise AppVmError("invalid network option %s: use %s" % (", ".join(unknown), ", ".join(NETWORK_KEYS)))
+    if all(network.get(key) in (None, "") for key in NETWORK_KEYS):
+        return None
+    if network.get("address") in (None, ""):
+        raise AppVmError("network needs an address (IPv4 address/prefix such as 10.77.0.50/24)")
+    interface = parse_address(network["address"])
+    gateway = network.get("gateway")
+    return {
+        "address": interface.with_prefixlen,
+        "gateway": str(parse_gateway(gateway, interface)) if gateway not in (None, "") else None,
+        "mac": parse_mac(network["mac"]) if network.get("mac") not in (None, "") else default_mac(name),
+        "bridge": parse_bridge(network["bridge"]) if network.get("bridge") not in (None, "") else DEFAULT_BRIDGE,
+    }
+
+
+def network_kernel_options(network):
+    """Leading kernel options FlexCapsule OS (and the Linux app VM's /init) configure their NIC from."""
+    if not network:
+        return []
+    options = ["fc.ip=%s" % network["address"]]
+    if network.get("gateway"):
+        options.append("fc.gw=%s" % network["gateway"])
+    return options
+
+
+def vif_spec(network):
+    """xl.cfg vif entry: the MAC, the bridge and the address (vif-bridge's anti-spoofing rules use ip=)."""
+    return "mac=%s,bridge=%s,ip=%s" % (network["mac"], network["bridge"], network["address"].split("/")[0])
+
+
+def split_kernel_options(cmdline):
+    """(leading fc.NAME=VALUE options as a dict, the rest of the command line)."""
+    words = (cmdline or "").split(" ")
+    options = {}
+    while words and KERNEL_OPTION.match(words[0]):
+        key, _, value = words.pop(0).partition("=")
+        options[key] = value
+    return options, " ".join(words).strip()
+
+
+def network_from_domain(nics, cmdline):
+    """An app VM's network read back from its domain: the first NIC (mac, bridge, ip from `xl list -l`) and the
+    fc.ip / fc.gw kernel options (the prefix and the gateway, which the NIC does not carry)."""
+    if not nics:
+        return None
+    nic = nics[0]
+    options, _rest = split_kernel_options(cmdline)
+    address = options.get("fc.ip")
+    if not address and nic.get("ip"):
+        address = nic["ip"].split()[0] + "/32"  # not started by this runtime: the prefix is unknown
+    return {"address": address, "gateway": options.get("fc.gw") or None,
+            "mac": (nic.get("mac") or "").lower() or None, "bridge": nic.get("bridge")}
+
+
+def network_conflicts(definition, views):
+    """Problems with another app VM on the same cloud VM using this one's address or MAC."""
+    network = definition.get("network")
+    if not network:
+        return []
+    problems = []
+    own_ip = network["address"].split("/")[0]
+    for view in views:
+        other = view.get("network")
+        if view.get("name") == definition["name"] or not other:
+            continue
+        if other.get("address") and other["address"].split("/")[0] == own_ip:
+            problems.append("address %s is already used by app VM %r on this cloud VM" % (own_ip, view["name"]))
+        if other.get("mac") and other["mac"].lower() == network["mac"]:
+            problems.append("MAC %s is already used by app VM %r on this cloud VM%s" % (
+                network["mac"], view["name"],
+                " (set network.mac: the default MAC derived from the name collides)" if
+                network["mac"] == default_mac(definition["name"]) else ""))
+    return problems
 
 
 # ---------------------------------------------------------------- image store
@@ -138,7 +302,7 @@ def check_manifest(manifest, image, directory, verify_sha256=False):
 # ---------------------------------------------------------------- definitions
 
 
-def make_definition(name, image, manifest, memory=None, vcpus=1, args=None):
+def make_definition(name, image, manifest, memory=None, vcpus=1, args=None, network=None):
     """The normalised definition of an app VM; two definitions are the same app VM iff they are equal."""
     validate_name(name)
     memory_mib = parse_memory(memory) if memory is not None else manifest["memory_mib"]
@@ -146,10 +310,10 @@ def make_definition(name, image, manifest, memory=None, vcpus=1, args=None):
         raise AppVmError("memory %d MiB is below image %r's minimum of %d MiB"
                          % (memory_mib, image, manifest["memory_mib"]))
     return {"name": name, "image": image, "kind": manifest["kind"], "memory_mib": memory_mib,
-            "vcpus": parse_vcpus(vcpus), "args": join_args(args)}
+            "vcpus": parse_vcpus(vcpus), "args": join_args(args), "network": make_network(name, network)}
 
 
-IDENTITY_KEYS = ("image", "memory_mib", "vcpus", "args")
+IDENTITY_KEYS = ("image", "memory_mib", "vcpus", "args", "network")
 
 
 def definition_differences(old, new):
@@ -158,7 +322,10 @@ def definition_differences(old, new):
 
 
 def kernel_cmdline(manifest, definition):
-    return " ".join(part for part in (manifest.get("cmdline") or "", definition["args"]) if part)
+    """fc.ip/fc.gw first (FlexCapsule OS strips leading fc.NAME=VALUE words before building argv; Linux ignores
+    dotted options it does not know), then the image's command line, then the app's arguments."""
+    parts = network_kernel_options(definition.get("network")) + [manifest.get("cmdline") or "", definition["args"]]
+    return " ".join(part for part in parts if part)
 
 
 def render_xl_config(definition, manifest):
@@ -180,6 +347,8 @@ def render_xl_config(definition, manifest):
         'on_crash = "preserve"',
         'on_reboot = "restart"',
     ]
+    if definition.get("network"):
+        lines.append('vif = ["%s"]' % vif_spec(definition["network"]))
     for line in lines:
         if "\n" in line:
             raise AppVmError("refusing to write a multi-line xl.cfg entry: %r" % line)

@@ -17,8 +17,10 @@ def observed_state(view):
     return view["state"] if view["state"] in ("running", "paused") else "stopped"
 
 
-def merged_options(name, current, image=None, memory=None, vcpus=None, args=None):
-    """Options for appvm.make_definition: what was asked for, the existing definition for the rest."""
+def merged_options(name, current, image=None, memory=None, vcpus=None, args=None, network=None):
+    """Options for appvm.make_definition: what was asked for, the existing definition for the rest.
+
+    network None keeps the existing network; an empty one (no address, gateway, mac or bridge) removes it."""
     current = current or {}
     image = image or current.get("image")
     if not image:
@@ -30,6 +32,7 @@ def merged_options(name, current, image=None, memory=None, vcpus=None, args=None
         "memory": memory if memory is not None else (current.get("memory_mib") if same_image else None),
         "vcpus": vcpus if vcpus is not None else current.get("vcpus") or 1,
         "args": args if args is not None else current.get("args"),
+        "network": network if network is not None else current.get("network"),
     }
 
 

@@ -27,11 +27,16 @@ def cpio_newc(entries):
     return blob + b"\0" * (-len(blob) % 512)
 
 
-def busybox_initramfs(busybox, init_script):
-    """gzipped initramfs: /bin/busybox (static) and /init."""
-    entries = [(d, 0o040755, b"") for d in ("bin", "dev", "proc", "sbin", "sys", "tmp", "usr", "usr/bin",
-                                             "usr/sbin")]
+def busybox_initramfs(busybox, init_script, files=None):
+    """gzipped initramfs: /bin/busybox (static), /init, and files {path without leading '/': bytes} (mode 0644,
+    parent directories made)."""
+    directories = {"bin", "dev", "proc", "sbin", "sys", "tmp", "usr", "usr/bin", "usr/sbin"}
+    for path in files or {}:
+        parts = path.split("/")[:-1]
+        directories.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+    entries = [(d, 0o040755, b"") for d in directories]
     entries += [("bin/busybox", 0o100755, busybox), ("init", 0o100755, init_script.encode())]
+    entries += [(path, 0o100644, data) for path, data in (files or {}).items()]
     out = io.BytesIO()
     with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, compresslevel=9) as gz:
         gz.write(cpio_newc(sorted(entries)))

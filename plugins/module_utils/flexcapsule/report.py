@@ -43,6 +43,7 @@ def summary(plan: dict, migrations: Sequence[dict]) -> dict:
         "cloud_vms": {"before": plan["before"]["cloud_vms"], "after": plan["after"]["cloud_vms"]},
         "placement": {"before": plan["before"]["placement"], "after": plan["after"]["placement"]},
         "demand": plan.get("apps", {}),
+        "saturated": plan.get("saturated", {}),
         "actions": plan["actions"],
         "migrations_planned": len(planned),
         "migrations_executed": [dict(m) for m in migrations],
@@ -68,10 +69,14 @@ def _markdown(data: dict, picture: Optional[str]) -> str:
     lines += ["## Placement", "", "| app VM | CPU demand (vCPUs) | memory (MiB) | before | after |",
               "|---|---|---|---|---|"]
     before, after = data["placement"]["before"], data["placement"]["after"]
+    inferred = {app: d for info in data["saturated"].values() for app, d in info.get("apps", {}).items()}
     for app in sorted(before):
         mark = "" if before[app] == after.get(app) else " (moved)"
         demand = data["demand"].get(app, {})
-        lines.append(f"| {app} | {demand.get('cpu', '-')} | {demand.get('memory_mib', '-')} | {before[app]} | "
+        cpu = demand.get("cpu", "-")
+        if app in inferred:
+            cpu = f"{cpu} (saturated; measured {inferred[app]['measured']})"
+        lines.append(f"| {app} | {cpu} | {demand.get('memory_mib', '-')} | {before[app]} | "
                      f"{after.get(app, '-')}{mark} |")
     lines += ["", "## Actions", ""]
     if not data["actions"]:

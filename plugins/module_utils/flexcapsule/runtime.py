@@ -20,6 +20,8 @@ from . import appvm
 from .xl import INCOMING_SUFFIX, ToolstackError, Xl
 
 STATE_DIR = "/var/lib/flexcapsule/run"
+# Where Linux lists network interfaces; a bridge has a bridge/ directory there.
+SYS_CLASS_NET = "/sys/class/net"
 # The modules' options naming the runtime's directories (documented by the `runtime` doc fragment).
 RUNTIME_ARGUMENT_SPEC = {
     "state_dir": {"type": "path", "default": STATE_DIR},
@@ -59,10 +61,11 @@ def _read_json(path):
 
 
 class Runtime:
-    def __init__(self, state_dir=STATE_DIR, image_store=appvm.IMAGE_STORE, xl=None):
+    def __init__(self, state_dir=STATE_DIR, image_store=appvm.IMAGE_STORE, xl=None, sys_class_net=SYS_CLASS_NET):
         self.state_dir = state_dir
         self.image_store = image_store
         self.xl = xl or Xl()
+        self.sys_class_net = sys_class_net
         self.console_dir = os.path.join(state_dir, "console")
 
     # ------------------------------------------------------------ records
@@ -157,9 +160,10 @@ class Runtime:
         return domains
 
     def definition_from_domain(self, domain):
-        """Best reconstruction of a running domain's definition (e.g. one that migrated in)."""
+        """Best reconstruction of a running domain's definition (e.g. one that migrated in): the network from its
+        NIC and the leading fc.* kernel options, the args from what follows them and the image's cmdline."""
         image = domain.get("image")
-        args = domain.get("cmdline") or ""
+        _options, args = appvm.split_kernel_options(domain.get("cmdline"))
         kind = None
         if image:
             try:
@@ -171,7 +175,8 @@ class Runtime:
             except appvm.AppVmError:
                 pass
         return {"name": domain["name"], "image": image, "kind": kind, "memory_mib": domain.get("memory_mib"),
-                "vcpus": domain.get("vcpus"), "args": args}
+                "vcpus": domain.get("vcpus"), "args": args,
+                "network": appvm.network_from_domain(domain.get("nics"), domain.get("cmdline"))}
 
     def exit_status_of(self, domain):
         """(status, reason) of a finished domain: xenstore first, then the console's last word."""
@@ -244,9 +249,11 @@ class Runtime:
                     del domains[name]
         for name, domain in sorted(domains.items()):
             definition = self.definition(name) or self.definition_from_domain(domain)
+            # A live domain's network is what Xen holds (`xl list -l`), not what was asked for.
+            network = appvm.network_from_domain(domain.get("nics"), domain.get("cmdline")) or definition.get("network")
             views.append(dict(definition, name=name, state=domain["state"], domid=domain["domid"],
                               memory_mib=domain["memory_mib"], vcpus=domain["vcpus"], cpu_time_s=domain["cpu_time_s"],
-                              exit_status=None, exit_reason=None))
+                              exit_status=None, exit_reason=None, network=network))
         if include_stopped:
             for name in self.recorded_names():
                 if name in domains or name in finished:
@@ -277,6 +284,10 @@ class Runtime:
         capacity = self.capacity()
         capacity["app_vm_memory_mib"] = sum(view["memory_mib"] or 0 for view in views if view["state"] in ALIVE_STATES)
         capacity["cpu_percent_used"] = round(sum(value for key, value in cpu.items() if key != "Domain-0"), 1)
+        # Every domain, dom0 included: near nr_cpus x 100 the cloud VM is saturated and its app VMs
+        # get less than they ask for (the planner infers their demand then). None: not measured.
+        capacity["cpu_percent_dom0"] = cpu.get("Domain-0")
+        capacity["cpu_percent_busy"] = round(sum(cpu.values()), 1) if cpu else None
         if name:
             views = [view for view in views if view["name"] == name]
         return views, capacity
@@ -290,10 +301,28 @@ class Runtime:
 
     # ------------------------------------------------------------ changing the host
 
-    def build_definition(self, name, image, memory=None, vcpus=1, args=None):
+    def build_definition(self, name, image, memory=None, vcpus=1, args=None, network=None):
         appvm.validate_name(name)
         manifest = appvm.load_manifest(image, self.image_store)
-        return appvm.make_definition(name, image, manifest, memory, vcpus, args)
+        return appvm.make_definition(name, image, manifest, memory, vcpus, args, network)
+
+    def has_bridge(self, bridge):
+        return os.path.isdir(os.path.join(self.sys_class_net, appvm.parse_bridge(bridge), "bridge"))
+
+    def check_network(self, definition, views=None):
+        """Refuse a network this cloud VM cannot give: a missing bridge, or an address or MAC another app VM here
+        already uses (running, paused or stopped: a stopped one gets its address back when it starts)."""
+        network = definition.get("network")
+        if not network:
+            return
+        problems = []
+        if not self.has_bridge(network["bridge"]):
+            problems.append("bridge %r does not exist on this cloud VM (roles/nested_xen creates %s; or set "
+                            "network.bridge)" % (network["bridge"], appvm.DEFAULT_BRIDGE))
+        views = self.app_vms(reap=False) if views is None else views
+        problems += appvm.network_conflicts(definition, views)
+        if problems:
+            raise appvm.AppVmError("app VM %r: %s" % (definition["name"], "; ".join(problems)))
 
     def check_memory(self, memory_mib):
         capacity = self.capacity()
@@ -311,6 +340,7 @@ class Runtime:
             raise appvm.AppVmError("no app VM named %r is defined here" % name)
         manifest = appvm.load_manifest(definition["image"], self.image_store)
         self.check_memory(definition["memory_mib"])
+        self.check_network(definition)
         config_path = os.path.join(self.app_dir(name), "xl.cfg")
         with open(config_path, "w") as handle:
             handle.write(appvm.render_xl_config(definition, manifest))

@@ -44,6 +44,10 @@ class MigrationError(appvm.AppVmError):
         self.details = details or {}
 
 
+class AlreadyHere(MigrationError):
+    """The destination is the cloud VM the app VM already runs on: nothing to move."""
+
+
 def capsule_path():
     return shutil.which(CAPSULE) or "/usr/local/bin/capsule"
 
@@ -71,13 +75,17 @@ def remote_capsule(host, args, timeout=120, what=None):
                              % (host, args[0], result.rc, (result.stderr or result.stdout).strip()[-400:]))
 
 
+def same_host(local_capacity, report):
+    return bool(report.get("host")) and report.get("host") == local_capacity.get("host")
+
+
 def judge_preflight(local_capacity, domain, report, destination):
     """Problems that forbid the migration, from this host's view and the destination's report."""
     problems = []
     if not report.get("has_xen"):
         problems.append("destination %s has no Xen: %s" % (destination, report.get("xen_error") or "xl info failed"))
         return problems
-    if report.get("host") and report.get("host") == local_capacity.get("host"):
+    if same_host(local_capacity, report):
         problems.append("app VM %r is already on %s (%s): choose another cloud VM"
                         % (domain["name"], destination, report["host"]))
         return problems
@@ -90,11 +98,26 @@ def judge_preflight(local_capacity, domain, report, destination):
     if domain["memory_mib"] > free:
         problems.append("destination %s has %d MiB free, app VM %r needs %d MiB"
                         % (destination, free, domain["name"], domain["memory_mib"]))
+    for bridge in report.get("missing_bridges") or []:
+        problems.append("destination %s has no bridge %r for app VM %r's NIC (apply roles/nested_xen there with "
+                        "nested_xen_bridge=%s)" % (destination, bridge, domain["name"], bridge))
+    for conflict in report.get("network_conflicts") or []:
+        problems.append("destination %s: %s" % (destination, conflict))
     return problems
 
 
-def preflight_report(runtime, name, image):
-    """What a destination says about itself (run there as `capsule preflight`)."""
+def network_of(domain):
+    """(bridges, addresses, MACs) of a domain's NICs, as `xl list -l` reports them (xl migrate carries them)."""
+    nics = domain.get("nics") or []
+    bridges = sorted({nic["bridge"] for nic in nics if nic.get("bridge")})
+    addresses = sorted({address for nic in nics for address in (nic.get("ip") or "").split()})
+    macs = sorted({nic["mac"] for nic in nics if nic.get("mac")})
+    return bridges, addresses, macs
+
+
+def preflight_report(runtime, name, image, bridges=(), addresses=(), macs=()):
+    """What a destination says about itself (run there as `capsule preflight`): Xen, memory, the image, the
+    bridges the app VM's NICs join and whether another app VM here already uses its addresses or MACs."""
     report = {"has_xen": False, "name_in_use": None, "has_image": False}
     try:
         capacity = runtime.capacity()
@@ -110,6 +133,20 @@ def preflight_report(runtime, name, image):
             report["has_image"] = True
         except appvm.AppVmError as exc:
             report["image_error"] = str(exc)
+    if bridges:
+        report["missing_bridges"] = [bridge for bridge in bridges if not runtime.has_bridge(bridge)]
+    if addresses or macs:
+        conflicts = []
+        for view in runtime.app_vms(reap=False):
+            other = view.get("network") or {}
+            if view["name"] == name or not other:
+                continue
+            if other.get("address") and other["address"].split("/")[0] in addresses:
+                conflicts.append("address %s is already used by app VM %r" % (other["address"].split("/")[0],
+                                                                             view["name"]))
+            if other.get("mac") and other["mac"].lower() in macs:
+                conflicts.append("MAC %s is already used by app VM %r" % (other["mac"].lower(), view["name"]))
+        report["network_conflicts"] = conflicts
     return report
 
 
@@ -140,11 +177,17 @@ def preflight(runtime, name, destination):
         raise MigrationError("no app VM named %r runs on this cloud VM" % name)
     if domain["state"] != "running":
         raise MigrationError("app VM %r is %s; only a running app VM can be live-migrated" % (name, domain["state"]))
+    bridges, addresses, macs = network_of(domain)
     report = remote_capsule(destination, ["preflight", "--json", "--name", name] +
-                            (["--image", domain["image"]] if domain.get("image") else []))
-    problems = judge_preflight(runtime.capacity(), domain, report, destination)
+                            (["--image", domain["image"]] if domain.get("image") else []) +
+                            [word for bridge in bridges for word in ("--bridge", appvm.parse_bridge(bridge))] +
+                            [word for address in addresses for word in ("--address", address)] +
+                            [word for mac in macs for word in ("--mac", mac)])
+    capacity = runtime.capacity()
+    problems = judge_preflight(capacity, domain, report, destination)
     if problems:
-        raise MigrationError("; ".join(problems), {"preflight": report})
+        error = AlreadyHere if same_host(capacity, report) else MigrationError
+        raise error("; ".join(problems), {"preflight": report})
     return domain, report
 
 
@@ -183,7 +226,10 @@ def migrate(runtime, name, destination, transport="ssh", timeout=900, tcp_port=D
         total = time.monotonic() - started
         phases = parse_migrate_log(lines)
         runtime.forget(name)  # the definition now lives with the domain on the destination
+        # xl migrate sends the domain's libxl config (NICs with their MAC, bridge and ip; the cmdline with fc.ip)
+        # in the stream, so the app VM keeps its MAC and address; the destination reads them back from Xen.
         return {"name": name, "source": runtime.capacity()["host"], "destination": destination,
+                "network": appvm.network_from_domain(domain.get("nics"), domain.get("cmdline")),
                 "destination_host": report.get("host"), "transport": transport, "memory_mib": domain["memory_mib"],
                 "total_time_s": round(total, 3), "downtime_s": downtime(phases), "bytes_sent": stats.get("bytes_sent"),
                 "rounds": stats.get("rounds"), "pages_per_round": stats.get("pages_per_round"),

@@ -170,9 +170,24 @@ def parse_list_long(text):
             "vcpus": b_info.get("max_vcpus"),
             "on_poweroff": on_poweroff,
             "on_crash": config.get("on_crash"),
-            "nics": [nic.get("bridge") for nic in config.get("nics", [])],
+            "nics": parse_nics(config),
         }
     return domains
+
+
+def parse_nics(config):
+    """The PV NICs of one domain's libxl config (`xl list -l`'s d_config.nics[], libxl_device_nic):
+    [{devid, mac, ip, bridge, mtu, model}], by devid. libxl leaves out fields at their default, so any may be None;
+    the MAC is printed as six lowercase hex octets, ip as xl.cfg gave it (may hold several, space-separated)."""
+    nics = []
+    for index, nic in enumerate(config.get("nics") or []):
+        if not isinstance(nic, dict):
+            raise ValueError("unexpected `xl list -l` nics entry %r" % (nic,))
+        mac = nic.get("mac")
+        nics.append({"devid": nic.get("devid", index), "mac": mac.lower() if isinstance(mac, str) else None,
+                     "ip": nic.get("ip"), "bridge": nic.get("bridge"), "mtu": nic.get("mtu"),
+                     "model": nic.get("model")})
+    return sorted(nics, key=lambda nic: nic["devid"] if isinstance(nic["devid"], int) else 0)
 
 
 def _kib_to_mib(value):

@@ -46,13 +46,26 @@ def format_status(view):
 # ---------------------------------------------------------------- commands
 
 
+def network_options(opts):
+    """--ip/--gateway/--mac/--bridge as app_vm's network option (None without --ip)."""
+    if opts.ip is None:
+        given = [flag for flag, value in (("--gateway", opts.gateway), ("--mac", opts.mac), ("--bridge", opts.bridge))
+                 if value is not None]
+        if given:
+            raise appvm.AppVmError("%s needs --ip ADDRESS/PREFIX" % " and ".join(given))
+        return None
+    return {"address": opts.ip, "gateway": opts.gateway, "mac": opts.mac, "bridge": opts.bridge}
+
+
 def cmd_run(rt, opts):
     name = opts.name or "%s-%s" % (opts.image, secrets.token_hex(2))
-    definition = rt.build_definition(name, opts.image, opts.memory, opts.vcpus, opts.args)
+    definition = rt.build_definition(name, opts.image, opts.memory, opts.vcpus, opts.args, network_options(opts))
     with rt.lock(name, "run"):
-        if rt.app_vm(name) is not None:
+        views = rt.app_vms()
+        if any(view["name"] == name for view in views):
             raise appvm.AppVmError("name clash: an app VM named %r already exists here; remove it with "
                                    "`capsule rm %s` or choose another --name" % (name, name))
+        rt.check_network(definition, views)
         rt.check_memory(definition["memory_mib"])
         rt.define(definition)
         try:
@@ -114,8 +127,10 @@ def cmd_ps(rt, opts):
         return 0
     for view in views:
         view["status"] = format_status(view)
+        view["address"] = (view.get("network") or {}).get("address")
     print_table(views, [("NAME", "name"), ("IMAGE", "image"), ("KIND", "kind"), ("STATUS", "status"),
-                        ("MEM(MiB)", "memory_mib"), ("VCPUS", "vcpus"), ("DOMID", "domid"), ("ARGS", "args")])
+                        ("MEM(MiB)", "memory_mib"), ("VCPUS", "vcpus"), ("DOMID", "domid"), ("ADDRESS", "address"),
+                        ("ARGS", "args")])
     return 0
 
 
@@ -219,7 +234,8 @@ def cmd_images(rt, opts):
 
 
 def cmd_preflight(rt, opts):
-    print(json.dumps(runtime_migrate.preflight_report(rt, opts.name, opts.image), sort_keys=True))
+    print(json.dumps(runtime_migrate.preflight_report(rt, opts.name, opts.image, bridges=opts.bridge,
+                                                      addresses=opts.address, macs=opts.mac), sort_keys=True))
     return 0
 
 
@@ -241,6 +257,11 @@ def build_parser():
     run.add_argument("--name")
     run.add_argument("--memory", help="MiB or a size like 64M (default: the image's)")
     run.add_argument("--vcpus", default=1)
+    run.add_argument("--ip", metavar="ADDRESS/PREFIX", help="give the app VM a NIC with this IPv4 address, "
+                     "e.g. 10.77.0.50/24")
+    run.add_argument("--gateway", metavar="ADDRESS", help="default gateway (inside --ip's prefix)")
+    run.add_argument("--mac", help="the NIC's MAC (default: derived from the name under Xen's 00:16:3e)")
+    run.add_argument("--bridge", help="bridge of this cloud VM the NIC joins (default: %s)" % appvm.DEFAULT_BRIDGE)
     run.add_argument("image")
     run.add_argument("args", nargs=argparse.REMAINDER)
     run.set_defaults(func=cmd_run)
@@ -299,6 +320,9 @@ def build_parser():
     preflight.add_argument("--json", action="store_true")
     preflight.add_argument("--name", required=True)
     preflight.add_argument("--image")
+    preflight.add_argument("--bridge", action="append", default=[], help="a bridge the app VM's NICs need")
+    preflight.add_argument("--address", action="append", default=[], help="an IPv4 address the app VM uses")
+    preflight.add_argument("--mac", action="append", default=[], help="a MAC the app VM uses")
     preflight.set_defaults(func=cmd_preflight)
     receive = sub.add_parser("receive", help="(internal, used between dom0s)")
     receive.add_argument("--port", type=int, required=True)

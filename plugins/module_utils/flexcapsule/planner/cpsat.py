@@ -40,7 +40,7 @@ def solve(fleet: Fleet, policy: Policy, movable: Set[str], types: Sequence[Insta
             row.append(x[i, b])
         model.AddExactlyOne(row)
     for b, (name, t, _) in enumerate(bins):
-        cpu_cap = int(math.floor(t.vcpus * u * CPU_UNITS + 1e-6))
+        cpu_cap = int(math.floor(fleet.type_cpu_limit(t.vcpus, u) * CPU_UNITS + 1e-6))
         mem_cap = t.memory_mib - fleet.catalog.dom0_memory_mib
         model.Add(sum(int(math.ceil(fleet.apps[a].cpu * CPU_UNITS - 1e-6)) * x[i, b]
                       for i, a in enumerate(apps)) <= cpu_cap * open_[b])

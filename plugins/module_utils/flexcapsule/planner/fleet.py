@@ -9,10 +9,23 @@ from .model import AppVM, Catalog, InstanceType
 EPS = 1e-9
 
 
+def reserve_vcpus(vcpus: int, target: float, min_headroom_vcpus: float) -> float:
+    """vCPUs a shared cloud VM keeps free beyond its target utilisation, so that it always has at
+    least `min_headroom_vcpus` spare at the target: 0 when the percentage headroom already gives
+    that (large cloud VMs), up to the whole shortfall on small ones. The overload threshold moves
+    down by the same amount, so the hysteresis band keeps its width."""
+    return max(0.0, min_headroom_vcpus - vcpus * (1.0 - target))
+
+
 class Fleet:
-    def __init__(self, catalog: Catalog, apps: Dict[str, AppVM]):
+    def __init__(self, catalog: Catalog, apps: Dict[str, AppVM], target: float = 1.0,
+                 min_headroom_vcpus: float = 0.0):
         self.catalog = catalog
         self.apps = apps
+        # Policy's target and absolute headroom (see reserve_vcpus); 0 = percentage headroom only.
+        self.target = target
+        self.min_headroom_vcpus = min_headroom_vcpus
+        self._reserve: Dict[int, float] = {}  # vCPUs -> reserve_vcpus(), memoised
         self.vm_type: Dict[str, InstanceType] = {}
         self.members: Dict[str, Set[str]] = {}
         self.cpu: Dict[str, float] = {}
@@ -20,7 +33,7 @@ class Fleet:
         self.placement: Dict[str, str] = {}
 
     def copy(self) -> "Fleet":
-        other = Fleet(self.catalog, self.apps)
+        other = Fleet(self.catalog, self.apps, self.target, self.min_headroom_vcpus)
         other.vm_type = dict(self.vm_type)
         other.members = {vm: set(m) for vm, m in self.members.items()}
         other.cpu = dict(self.cpu)
@@ -62,18 +75,30 @@ class Fleet:
         return vm
 
     # --- capacity ------------------------------------------------------------------------------
+    def type_cpu_limit(self, vcpus: int, utilisation: float) -> float:
+        """CPU a shared cloud VM of `vcpus` may carry at this utilisation (target or overload)."""
+        if not self.min_headroom_vcpus:
+            return vcpus * utilisation
+        reserve = self._reserve.get(vcpus)
+        if reserve is None:
+            reserve = self._reserve[vcpus] = reserve_vcpus(vcpus, self.target, self.min_headroom_vcpus)
+        return max(0.0, vcpus * utilisation - reserve)
+
     def cpu_limit(self, vm: str, utilisation: float) -> float:
-        return self.vm_type[vm].vcpus * utilisation
+        return self.type_cpu_limit(self.vm_type[vm].vcpus, utilisation)
 
     def mem_limit(self, vm: str) -> int:
         return self.vm_type[vm].memory_mib - self.catalog.dom0_memory_mib
 
-    def fits(self, app: str, vm: str, utilisation: float) -> bool:
+    def fits(self, app: str, vm: str, utilisation: float, also: tuple = (0.0, 0, 0)) -> bool:
+        """Room for app on vm at this utilisation. `also` = (CPU, MiB, count) of app VMs counted
+        on vm besides its members (e.g. ones migrating away, still held there)."""
         spec = self.apps[app]
+        also_cpu, also_mem, also_count = also
         # An app busier than the headroom allows may still have a cloud VM to itself.
-        limit = self.cpu_limit(vm, utilisation) if self.members[vm] else self.vm_type[vm].vcpus
-        return (self.cpu[vm] + spec.cpu <= limit + EPS
-                and self.mem[vm] + spec.memory_mib <= self.mem_limit(vm))
+        limit = self.cpu_limit(vm, utilisation) if self.members[vm] or also_count else self.vm_type[vm].vcpus
+        return (self.cpu[vm] + also_cpu + spec.cpu <= limit + EPS
+                and self.mem[vm] + also_mem + spec.memory_mib <= self.mem_limit(vm))
 
     def overloaded(self, vm: str, utilisation: float) -> bool:
         limit = self.cpu_limit(vm, utilisation) if len(self.members[vm]) > 1 else self.vm_type[vm].vcpus

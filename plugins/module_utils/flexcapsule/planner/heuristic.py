@@ -41,16 +41,21 @@ class NameMaker:
 
 
 def cheapest_type_for(cpu: float, mem: int, types: Sequence[InstanceType], catalog: Catalog,
-                      utilisation: float, single_app: bool = False) -> Optional[InstanceType]:
+                      utilisation: float, single_app: bool = False,
+                      fleet: Optional[Fleet] = None) -> Optional[InstanceType]:
+    """`fleet`, when given, supplies the policy's absolute headroom for shared cloud VMs."""
     for t in types:  # sorted by price
-        cpu_cap = t.vcpus if single_app else t.vcpus * utilisation
+        if single_app:
+            cpu_cap = t.vcpus
+        else:
+            cpu_cap = fleet.type_cpu_limit(t.vcpus, utilisation) if fleet else t.vcpus * utilisation
         if cpu <= cpu_cap + EPS and mem <= t.memory_mib - catalog.dom0_memory_mib:
             return t
     return None
 
 
 def _ffd_bins(fleet: Fleet, apps: List[str], big: InstanceType, u: float) -> List[List[str]]:
-    cap_cpu = big.vcpus * u
+    cap_cpu = fleet.type_cpu_limit(big.vcpus, u)
     cap_mem = big.memory_mib - fleet.catalog.dom0_memory_mib
     bins: List[List] = []  # [cpu, mem, [apps]]
     for app in apps:
@@ -88,7 +93,7 @@ def pack_into_new(fleet: Fleet, apps: List[str], types: Sequence[InstanceType], 
         for content in bins:
             cpu = sum(fleet.apps[a].cpu for a in content)
             mem = sum(fleet.apps[a].memory_mib for a in content)
-            t = cheapest_type_for(cpu, mem, types, fleet.catalog, u, single_app=len(content) == 1)
+            t = cheapest_type_for(cpu, mem, types, fleet.catalog, u, single_app=len(content) == 1, fleet=fleet)
             if t is None:
                 break
             sized.append((t, content))
@@ -163,7 +168,7 @@ def _evacuate(fleet: Fleet, index: BestFitIndex, vm: str, apps: List[str],
     none was needed) or None, leaving the fleet as it was, if some app finds no room."""
     cpu_cap = mem_cap = 0.0
     if replacement is not None:
-        cpu_cap = replacement.vcpus * u
+        cpu_cap = fleet.type_cpu_limit(replacement.vcpus, u)
         mem_cap = replacement.memory_mib - fleet.catalog.dom0_memory_mib
     new_cpu, new_mem, into_new, moved = 0.0, 0, [], []
     for app in apps:
@@ -255,7 +260,9 @@ def repack(fleet: Fleet, policy: Policy, movable: Set[str], types: Sequence[Inst
     target = fleet.copy()
     kept, pool = set(), []
     for vm in sorted(movable):
-        full = max(target.cpu[vm] / target.cpu_limit(vm, u), target.mem[vm] / target.mem_limit(vm))
+        # Fullness against what the type's price buys (its vCPUs at the target), not against the
+        # headroom-reduced limit: a small cloud VM's reserve must not make it look worth keeping.
+        full = max(target.cpu[vm] / (target.vm_type[vm].vcpus * u), target.mem[vm] / target.mem_limit(vm))
         if KEEP_FILL <= full and not target.overloaded(vm, u):
             kept.add(vm)
             continue

@@ -56,6 +56,13 @@ class Policy:
     target_cpu_utilisation: float = 0.8
     # A cloud VM counts as overloaded only above target + hysteresis, so small swings move nothing.
     hysteresis: float = 0.05
+    # Spare vCPUs a shared cloud VM keeps at the target even where the percentage headroom gives
+    # less (small cloud VMs): one app VM's jump from idle to busy needs up to a whole vCPU. 0: off.
+    min_headroom_vcpus: float = 0.0
+    # A cloud VM busy (every domain, dom0 included, mean over the window) at or above this fraction
+    # of its vCPUs is saturated: it under-reports its app VMs' demand, which is inferred instead
+    # (demand.saturated_demand) and flagged in the plan. None: measured demand only.
+    saturation_threshold: Optional[float] = 0.95
     # Consolidate only if the fleet gets at least this much cheaper ($/hour).
     min_saving_per_hour: float = 0.01
     # Each migration must pay for itself: a plan's saving is reduced by this much per migration
@@ -102,6 +109,14 @@ class Policy:
             bad(f"target_cpu_utilisation must be in [0.05, 1.0], got {u!r}")
         if not isinstance(self.hysteresis, (int, float)) or not 0.0 <= self.hysteresis <= 0.5:
             bad(f"hysteresis must be in [0, 0.5], got {self.hysteresis!r}")
+        h = self.min_headroom_vcpus
+        if isinstance(h, bool) or not isinstance(h, (int, float)) or not 0.0 <= h <= 64:
+            bad(f"min_headroom_vcpus must be a number of vCPUs in [0, 64], got {h!r}")
+        st = self.saturation_threshold
+        if st is not None and (isinstance(st, bool) or not isinstance(st, (int, float)) or math.isnan(st)
+                               or not 0.5 <= st <= 1.0):
+            bad(f"saturation_threshold must be in [0.5, 1.0] (a fraction of the cloud VM's vCPUs) "
+                f"or null to turn it off, got {st!r}")
         if not isinstance(self.min_saving_per_hour, (int, float)) or self.min_saving_per_hour < 0:
             bad(f"min_saving_per_hour must be >= 0, got {self.min_saving_per_hour!r}")
         if not isinstance(self.min_saving_per_migration, (int, float)) or self.min_saving_per_migration < 0:

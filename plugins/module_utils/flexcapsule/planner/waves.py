@@ -15,16 +15,22 @@ def assign_waves(before: Fleet, actions: List[Action], policy: Policy) -> None:
     until it completes, and the wave's moves may finish in any order. A provision or terminate ends a wave."""
     state = before.copy()
     utilisation = policy.target_cpu_utilisation
-    held, wave, moving = None, 0, set()
+    # The wave's moves are applied to `state` one by one, but until the wave completes each app is
+    # still held on its source as well: `leaving` counts it there, (CPU, MiB, count) per source.
+    # (Copying the fleet per wave instead made 10,000 app VMs take minutes.)
+    wave, moving, leaving = 0, None, {}
     for action in actions:
         if action.kind == "migrate":
-            joins = (held is not None and len(moving) < policy.migration_concurrency
-                     and action.app not in moving and held.fits(action.app, action.cloud_vm, utilisation))
+            joins = (moving is not None and len(moving) < policy.migration_concurrency
+                     and action.app not in moving
+                     and state.fits(action.app, action.cloud_vm, utilisation, leaving.get(action.cloud_vm, (0.0, 0, 0))))
             if not joins:
-                held, wave, moving = state.copy(), wave + 1, set()
-            held.hold(action.app, action.cloud_vm)
+                wave, moving, leaving = wave + 1, set(), {}
+            source, spec = state.placement[action.app], state.apps[action.app]
+            cpu, mem, count = leaving.get(source, (0.0, 0, 0))
+            leaving[source] = (cpu + spec.cpu, mem + spec.memory_mib, count + 1)
             moving.add(action.app)
             action.wave = wave
         else:
-            held = None
+            moving = None
         apply_action(state, action)
