@@ -19,7 +19,9 @@ BASE_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror \
 	-fno-pic -fno-pie -mno-red-zone -mcmodel=small -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -fno-tree-loop-distribute-patterns \
 	-fno-strict-aliasing -D__XEN_INTERFACE_VERSION__=$(XEN_INTERFACE_VERSION)
-BASE_CPPFLAGS := -I$(FC_LIBOS_DIR)/include -isystem $(FC_LIBOS_DIR)/out/include
+# -MMD -MP: every object also records the headers it read (out/obj/**/*.d), so editing a header
+# rebuilds what uses it; a stale object once disagreed with the others on a struct's layout.
+BASE_CPPFLAGS := -I$(FC_LIBOS_DIR)/include -isystem $(FC_LIBOS_DIR)/out/include -MMD -MP
 
 # The kernel never touches SSE/x87 state: the event upcall does not save it.
 KERNEL_CFLAGS := $(BASE_CFLAGS) -mgeneral-regs-only

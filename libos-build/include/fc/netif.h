@@ -37,7 +37,11 @@ void fc_netstack_attach(struct fc_netif *nif);
 void fc_netstack_input(const void *frame, size_t len);  /* frame is only valid during the call */
 void fc_netstack_timers(uint64_t now_ns);
 uint64_t fc_netstack_next_deadline(void);               /* ~0 when no timer is armed */
-void fc_netstack_announce(void); /* gratuitous ARP: after resume on a new host, so switches learn us */
+/* After resume on a new host: gratuitous ARP (request and reply) so switches and neighbours
+ * learn us, then every TCP connection resends what was in flight and sends duplicate ACKs so
+ * peers resend theirs, instead of waiting for backed-off timers. Call it from the environment
+ * (e.g. fc_netenv_wait), not from inside another stack call. */
+void fc_netstack_announce(void);
 
 /* environment side: provided by the kernel (net glue) or the host test harness */
 uint64_t fc_netenv_now_ns(void);
