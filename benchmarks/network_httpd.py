@@ -123,7 +123,8 @@ def run_kind(kind, spec, args, phase_writer, migration_writer):
                 if moved.returncode != 0:
                     open(stop_file, "w").close()
                     finish(proc)
-                    raise SystemExit("migration of %s failed: %s" % (name, moved.stderr.strip()))
+                    raise SystemExit("migration of %s from %s failed (rc=%s): %s %s" % (
+                        name, here, moved.returncode, moved.stderr.strip(), moved.stdout.strip()[-2000:]))
                 windows.append((begin, end + 3))
                 results.append((here, there, json.loads(moved.stdout)))
                 here, there = there, here
@@ -157,7 +158,7 @@ def plot(phases, migrations, path):
     axes[1].set_xticks([i + 0.2 for i in range(len(kinds))], kinds)
     axes[1].set_title("latency (ms)")
     axes[1].legend()
-    axes[2].boxplot([[float(m["stall_s"]) for m in migrations if m["kind"] == k] for k in kinds], labels=kinds)
+    axes[2].boxplot([[float(m["stall_s"]) for m in migrations if m["kind"] == k] for k in kinds], tick_labels=kinds)
     axes[2].set_title("client-observed stall per migration (s)")
     fig.suptitle("httpd: FlexCapsule OS vs Linux PV domU (lab, TCG)")
     fig.tight_layout()

@@ -11,6 +11,7 @@ APT_PACKAGES=(
   debootstrap e2fsprogs fdisk     # the lab's cloud image
   iproute2 netcat-openbsd openssh-client  # the lab VPC and SSH into it
   busybox-static                  # initramfs of the Linux PV app VM
+  iputils-ping curl               # networked app VMs: lab ping, and Linux's side of the stack's tap test
   libxen-dev gcc make             # FlexCapsule OS is built against Xen's public headers
   python3-venv
 )

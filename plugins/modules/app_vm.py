@@ -38,7 +38,7 @@ options:
     description:
       - One PV NIC (a Xen vif) on a bridge of the cloud VM, with a static IPv4 address. Defaults to the existing
         app VM's network; without one the app VM has no NIC. An empty dict (C({})) removes the network.
-      - The NIC is written to the xl config as C(vif = ["mac=M,bridge=B,ip=A"]); the address and gateway reach the
+      - The NIC is written to the xl config as C(vif = ["mac=M,bridge=B,ip=A,script=S"]); the address and gateway reach the
         guest as the leading kernel options C(fc.ip=A/N) and C(fc.gw=G), which FlexCapsule OS (and the Linux app
         VM's init) configure the NIC from.
       - Refused before anything changes when the bridge does not exist here or another app VM on this cloud VM
@@ -60,6 +60,19 @@ options:
       bridge:
         description: Bridge of the cloud VM the NIC joins (default C(xenbr0), the one role nested_xen creates).
         type: str
+      script:
+        description:
+          - The libxl hotplug script that plugs the NIC into the bridge, written to the vif as C(script=S).
+          - C(vif-flexcapsule) (the default, installed by role flexcapsule_runtime) attaches the vif to the bridge
+            and brings it up with three process spawns; on the destination of a live migration it runs while the
+            app VM is stopped, so it is part of the downtime (docs/networking.md, "Migration cost of a NIC"). It
+            adds no anti-spoofing filter.
+          - C(vif-bridge) is Xen's stock script, with iptables rules from the address (effective only where iptables
+            and br_netfilter are set up), seconds slower per migration under TCG.
+          - Not part of the app VM's identity, as Xen does not report it back. Changing it does not clash; it takes
+            effect when the app VM is next created.
+        type: str
+        choices: [vif-flexcapsule, vif-bridge]
   state:
     description:
       - C(running) defines and boots it; C(stopped) defines it and makes sure it is not running;
@@ -176,6 +189,7 @@ ARGUMENT_SPEC = dict(
         gateway=dict(type="str"),
         mac=dict(type="str"),
         bridge=dict(type="str"),
+        script=dict(type="str", choices=list(appvm.VIF_SCRIPTS)),
     )),
     state=dict(type="str", default="running", choices=list(appvm_state.DESIRED_STATES)),
     replace=dict(type="bool", default=False),

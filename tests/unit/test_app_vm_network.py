@@ -104,15 +104,55 @@ def config_of(store, image, network, args=None, name="m-web"):
 def test_flexcapsule_os_gets_a_vif_and_leading_kernel_options(store):
     definition, config = config_of(store, "httpd", NETWORK, args=["--port", "80"])
     mac = appvm.default_mac("m-web")
-    assert 'vif = ["mac=%s,bridge=xenbr0,ip=10.77.0.50"]\n' % mac in config
+    assert 'vif = ["mac=%s,bridge=xenbr0,ip=10.77.0.50,script=vif-flexcapsule"]\n' % mac in config
     assert 'cmdline = "fc.ip=10.77.0.50/24 fc.gw=10.77.0.1 --port 80"' in config
     assert definition["args"] == "--port 80"  # the options are not part of the app's arguments
+
+
+def test_the_vif_names_its_hotplug_script_vif_flexcapsule_unless_vif_bridge_is_chosen(store):
+    network = appvm.make_network("m-web", NETWORK)
+    assert "script" not in network  # the default is not spelled out: definitions stay what they were
+    assert appvm.vif_spec(network) == "mac=%s,bridge=xenbr0,ip=10.77.0.50,script=vif-flexcapsule" % network["mac"]
+    chosen = appvm.make_network("m-web", dict(NETWORK, script="vif-bridge"))
+    assert chosen["script"] == "vif-bridge"
+    assert appvm.vif_spec(chosen).endswith(",ip=10.77.0.50,script=vif-bridge")
+    assert appvm.make_network("m-web", dict(NETWORK, script="vif-flexcapsule")) == network
+    _definition, config = config_of(store, "httpd", dict(NETWORK, script="vif-bridge"))
+    assert ',script=vif-bridge"]\n' in config
+
+
+@pytest.mark.parametrize("script", ["vif-route", "/tmp/x", "vif-bridge; reboot", "VIF-BRIDGE"])
+def test_only_the_known_hotplug_scripts_are_accepted(script):
+    with pytest.raises(AppVmError, match="invalid network script .*vif-flexcapsule, vif-bridge"):
+        appvm.make_network("m-web", dict(NETWORK, script=script))
+
+
+def test_the_hotplug_script_is_not_part_of_the_app_vms_identity():
+    """Xen does not report the script back: a live app VM started with vif-bridge must not clash with its own
+    declaration, nor one declared with a new script with its stored definition."""
+    base = {"name": "m-web", "image": "httpd", "memory_mib": 8, "vcpus": 1, "args": ""}
+    live = dict(base, network=appvm.make_network("m-web", NETWORK))
+    declared = dict(base, network=appvm.make_network("m-web", dict(NETWORK, script="vif-bridge")))
+    assert appvm.definition_differences(live, declared) == []
+    assert appvm.definition_differences(declared, dict(base, network=appvm.make_network(
+        "m-web", dict(NETWORK, address="10.77.0.51/24", script="vif-bridge")))) == ["network"]
+
+
+def test_capsule_run_vif_script_flag():
+    parse = cli.build_parser().parse_args
+    assert cli.network_options(parse(["run", "--ip", "10.77.0.50/24", "--vif-script", "vif-bridge", "httpd"]))[
+        "script"] == "vif-bridge"
+    assert "script" not in cli.network_options(parse(["run", "--ip", "10.77.0.50/24", "httpd"]))
+    with pytest.raises(AppVmError, match="--vif-script needs --ip"):
+        cli.network_options(parse(["run", "--vif-script", "vif-bridge", "httpd"]))
+    with pytest.raises(SystemExit):
+        parse(["run", "--ip", "10.77.0.50/24", "--vif-script", "vif-route", "httpd"])
 
 
 def test_linux_gets_the_same_options_before_its_own_cmdline(store):
     _definition, config = config_of(store, "linux-smoke", {"address": "10.77.0.52/24"}, args=["x=1"])
     assert 'cmdline = "fc.ip=10.77.0.52/24 console=hvc0 quiet x=1"' in config
-    assert "fc.gw" not in config and 'bridge=xenbr0,ip=10.77.0.52"]' in config
+    assert "fc.gw" not in config and 'bridge=xenbr0,ip=10.77.0.52,script=vif-flexcapsule"]' in config
 
 
 def test_without_a_network_there_is_no_vif_and_no_option(store):
@@ -285,10 +325,73 @@ def test_preflight_asks_the_destination_about_the_app_vms_nic(net_runtime, monke
 
     monkeypatch.setattr(runtime_migrate, "remote_capsule", remote_capsule)
     monkeypatch.setattr(net_runtime, "capacity", lambda: {"host": "cloud1"})
+    net_runtime.xl.outputs[VIF_SCRIPT_KEY] = (0, "/etc/xen/scripts/vif-flexcapsule\n", "")
     with pytest.raises(runtime_migrate.MigrationError, match="has no bridge 'xenbr0'"):
         runtime_migrate.preflight(net_runtime, "m-fx-a", "10.77.0.12")
     assert asked == [["preflight", "--json", "--name", "m-fx-a", "--image", "counter", "--bridge", "xenbr0",
-                      "--address", "10.77.0.50", "--mac", "00:16:3e:42:7e:bc"]]
+                      "--address", "10.77.0.50", "--mac", "00:16:3e:42:7e:bc", "--vif-script", "vif-flexcapsule"]]
+
+
+# The vif backend of m-fx-a (domid 2 in the constructed fixture), where libxl wrote the NIC's hotplug script.
+VIF_SCRIPT_KEY = "xenstore-read /local/domain/0/backend/vif/2/0/script"
+
+
+@pytest.mark.parametrize("backend, expected", [
+    ((0, "/etc/xen/scripts/vif-bridge\n", ""), ["vif-bridge"]),  # what libxl really runs there
+    ((0, "/opt/xen/vif-custom\n", ""), ["/opt/xen/vif-custom"]),  # outside the scripts directory: the full path
+    ((1, "", "xenstore-read: couldn't read path /local/domain/0/backend/vif/2/0/script\n"), ["vif-flexcapsule"]),
+])
+def test_the_source_reads_the_nics_hotplug_script_from_its_backend(net_runtime, backend, expected):
+    net_runtime.xl.outputs[VIF_SCRIPT_KEY] = backend
+    domain = net_runtime.domains()["m-fx-a"]
+    assert runtime_migrate.vif_scripts_of(net_runtime, domain) == expected
+    assert runtime_migrate.vif_scripts_of(net_runtime, dict(domain, nics=[])) == []
+
+
+def test_an_unrecorded_backend_falls_back_to_the_recorded_definitions_script(net_runtime):
+    net_runtime.xl.outputs[VIF_SCRIPT_KEY] = (1, "", "xenstore-read: couldn't read path x\n")
+    net_runtime.save_definition({"name": "m-fx-a", "image": "counter", "kind": "flexcapsule", "memory_mib": 16,
+                                 "vcpus": 1, "args": "", "network": appvm.make_network("m-fx-a", {
+                                     "address": "10.77.0.50/24", "script": "vif-bridge"})})
+    assert runtime_migrate.vif_scripts_of(net_runtime, net_runtime.domains()["m-fx-a"]) == ["vif-bridge"]
+
+
+def test_preflight_refuses_a_destination_without_the_hotplug_script():
+    local = {"host": "cloud1"}
+    domain = {"name": "m-web", "image": "httpd", "memory_mib": 8}
+    good = {"has_xen": True, "host": "cloud2", "free_memory_mib": 600, "has_image": True, "name_in_use": False,
+            "missing_bridges": [], "network_conflicts": [], "missing_vif_scripts": []}
+    assert runtime_migrate.judge_preflight(local, domain, good, "10.77.0.12") == []
+    problems = runtime_migrate.judge_preflight(local, domain, dict(good, missing_vif_scripts=["vif-flexcapsule"]),
+                                               "10.77.0.12")
+    assert problems == ["destination 10.77.0.12 has no hotplug script /etc/xen/scripts/vif-flexcapsule for app VM "
+                        "'m-web''s NIC (apply roles/flexcapsule_runtime there, which installs vif-flexcapsule; or "
+                        "start the app VM with network.script: vif-bridge)"]
+
+
+def test_the_destination_reports_missing_hotplug_scripts(net_runtime, tmp_path):
+    scripts = tmp_path / "xen-scripts"
+    scripts.mkdir()
+    (scripts / "vif-bridge").write_text("#!/bin/sh\n")
+    (scripts / "vif-bridge").chmod(0o755)
+    (scripts / "vif-flexcapsule").write_text("#!/bin/sh\n")  # there but not executable: libxl cannot run it
+    net_runtime.xen_scripts_dir = str(scripts)
+    report = runtime_migrate.preflight_report(net_runtime, "m-web", None,
+                                              vif_scripts=["vif-bridge", "vif-flexcapsule", "../../bin/sh"])
+    assert report["missing_vif_scripts"] == ["vif-flexcapsule", "../../bin/sh"]
+    (scripts / "vif-flexcapsule").chmod(0o755)
+    assert runtime_migrate.preflight_report(net_runtime, "m-web", None, vif_scripts=["vif-flexcapsule"])[
+        "missing_vif_scripts"] == []
+    assert "missing_vif_scripts" not in runtime_migrate.preflight_report(net_runtime, "m-web", None)
+
+
+def test_a_destination_with_an_older_capsule_is_told_to_update(monkeypatch):
+    monkeypatch.setattr(runtime_migrate, "ensure_mux_dir", lambda: None)
+    monkeypatch.setattr(runtime_migrate, "run", lambda argv, **kwargs: xl.CommandResult(
+        argv, 2, "", "usage: capsule preflight ...\ncapsule: error: unrecognized arguments: --vif-script vif-x\n"))
+    with pytest.raises(runtime_migrate.MigrationError,
+                       match="older FlexCapsule runtime .* --vif-script vif-x.*apply the flexcapsule_runtime role"):
+        runtime_migrate.remote_capsule("10.77.0.12", ["preflight", "--json", "--name", "m-a"])
 
 
 def test_capsule_preflight_takes_the_network_arguments():
@@ -296,6 +399,8 @@ def test_capsule_preflight_takes_the_network_arguments():
                                           "10.77.0.50", "--mac", "00:16:3e:00:00:01"])
     assert (opts.bridge, opts.address, opts.mac) == (["xenbr0"], ["10.77.0.50"], ["00:16:3e:00:00:01"])
     assert cli.build_parser().parse_args(["preflight", "--name", "m-a"]).bridge == []
+    assert cli.build_parser().parse_args(["preflight", "--name", "m-a", "--vif-script", "vif-flexcapsule"]
+                                         ).vif_script == ["vif-flexcapsule"]
 
 
 # ---------------------------------------------------------------- capsule

@@ -97,3 +97,16 @@ def test_any_network_difference_is_a_name_clash(key, value):
 def test_a_definition_saved_before_networks_existed_is_the_same_app_vm():
     old = {key: value for key, value in DEFINITION.items()}  # no "network" key at all
     assert plan(dict(old, state="running"), dict(DEFINITION, network=None), "running") == []
+
+
+def test_a_domain_being_built_or_torn_down_is_not_an_app_vm(tmp_path):
+    """xl lists such a domain as "(null)" (no name in xenstore yet or any more); ps and preflight skip it."""
+    from flexcapsule.runtime import Runtime
+    from test_xl_parsers import RecordedXl, fixture
+
+    listing = fixture("appvms_list.txt") + "(null)                                      9     0     1     --p---       0.0\n"
+    xl = RecordedXl({"xl list": (0, listing, ""), "xl list -l": (0, fixture("appvms_list_l.txt"), ""),
+                     "xl info": (0, fixture("appvms_info.txt"), ""), "xl uptime": (0, fixture("appvms_uptime.txt"), "")})
+    assert "(null)" in xl.domains()
+    runtime = Runtime(state_dir=str(tmp_path), xl=xl)
+    assert "(null)" not in runtime.domains() and runtime.domains()

@@ -20,7 +20,14 @@ SIZE_FACTORS_MIB = {"": 1, "m": 1, "g": 1024, "t": 1024 * 1024}
 # Networking: the bridge roles/nested_xen creates in every cloud VM, Xen's own MAC prefix (OUI).
 DEFAULT_BRIDGE = "xenbr0"
 XEN_OUI = "00:16:3e"
-NETWORK_KEYS = ("address", "gateway", "mac", "bridge")
+NETWORK_KEYS = ("address", "gateway", "mac", "bridge", "script")
+# The libxl hotplug script that plugs the NIC into its bridge, in /etc/xen/scripts of every cloud VM:
+# vif-flexcapsule (roles/flexcapsule_runtime: attach, up, report; a few process spawns) or Xen's stock
+# vif-bridge (Debian's: iptables anti-spoofing from ip=, seconds of shell work under TCG, inside the migration
+# downtime). See docs/networking.md, "Migration cost of a NIC".
+XEN_SCRIPTS_DIR = "/etc/xen/scripts"
+DEFAULT_VIF_SCRIPT = "vif-flexcapsule"
+VIF_SCRIPTS = ("vif-flexcapsule", "vif-bridge")
 # A Linux interface name: at most 15 characters, none of them '/', ':', ',', '=' or space (xl's vif syntax uses
 # ',' and '='); plain letters, digits, '_', '.', '-' are enough for a bridge.
 BRIDGE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")
@@ -169,12 +176,30 @@ def make_network(name, network):
         raise AppVmError("network needs an address (IPv4 address/prefix such as 10.77.0.50/24)")
     interface = parse_address(network["address"])
     gateway = network.get("gateway")
-    return {
+    normalised = {
         "address": interface.with_prefixlen,
         "gateway": str(parse_gateway(gateway, interface)) if gateway not in (None, "") else None,
         "mac": parse_mac(network["mac"]) if network.get("mac") not in (None, "") else default_mac(name),
         "bridge": parse_bridge(network["bridge"]) if network.get("bridge") not in (None, "") else DEFAULT_BRIDGE,
     }
+    script = parse_vif_script(network.get("script"))
+    if script != DEFAULT_VIF_SCRIPT:
+        normalised["script"] = script  # only a non-default script is spelled out
+    return normalised
+
+
+def parse_vif_script(value):
+    """The hotplug script of a NIC: one of VIF_SCRIPTS (a bare name under /etc/xen/scripts); None is the default."""
+    if value in (None, ""):
+        return DEFAULT_VIF_SCRIPT
+    if value not in VIF_SCRIPTS:
+        raise AppVmError("invalid network script %r: use one of %s" % (value, ", ".join(VIF_SCRIPTS)))
+    return value
+
+
+def vif_script_of(network):
+    """The hotplug script a network's NIC is plugged in with (the default when the network does not say)."""
+    return (network or {}).get("script") or DEFAULT_VIF_SCRIPT
 
 
 def network_kernel_options(network):
@@ -188,8 +213,11 @@ def network_kernel_options(network):
 
 
 def vif_spec(network):
-    """xl.cfg vif entry: the MAC, the bridge and the address (vif-bridge's anti-spoofing rules use ip=)."""
-    return "mac=%s,bridge=%s,ip=%s" % (network["mac"], network["bridge"], network["address"].split("/")[0])
+    """xl.cfg vif entry: the MAC, the bridge, the address (vif-bridge's anti-spoofing rules use ip=; `xl list -l`
+    reports it back) and the hotplug script libxl runs to plug the NIC in (vif-flexcapsule unless the network
+    names vif-bridge)."""
+    return "mac=%s,bridge=%s,ip=%s,script=%s" % (network["mac"], network["bridge"], network["address"].split("/")[0],
+                                                 vif_script_of(network))
 
 
 def split_kernel_options(cmdline):
@@ -316,9 +344,19 @@ def make_definition(name, image, manifest, memory=None, vcpus=1, args=None, netw
 IDENTITY_KEYS = ("image", "memory_mib", "vcpus", "args", "network")
 
 
+def _identity_value(definition, key):
+    value = definition.get(key)
+    if key == "network" and value:
+        # The hotplug script is how this cloud VM plugs the NIC in, not what the app VM is: Xen does not report it
+        # back (`xl list -l` as parsed), so a live app VM's network never carries it. A new script takes effect
+        # when the app VM is next created from scratch (after state: absent / `capsule rm`).
+        value = {name: item for name, item in value.items() if name != "script"}
+    return value
+
+
 def definition_differences(old, new):
     """Keys whose values differ between two definitions (what a name clash is about)."""
-    return [key for key in IDENTITY_KEYS if old.get(key) != new.get(key)]
+    return [key for key in IDENTITY_KEYS if _identity_value(old, key) != _identity_value(new, key)]
 
 
 def kernel_cmdline(manifest, definition):

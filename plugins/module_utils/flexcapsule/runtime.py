@@ -155,6 +155,8 @@ class Runtime:
         """Domains other than dom0, keyed by name, with the image they were booted from."""
         domains = self.xl.domains()
         domains.pop("Domain-0", None)
+        # xl shows "(null)" for a domain being built or torn down (its name is not in xenstore): not an app VM yet.
+        domains.pop("(null)", None)
         for domain in domains.values():
             domain["image"] = appvm.image_of_kernel_path(domain.get("kernel"), self.image_store)
         return domains

@@ -71,6 +71,10 @@ def remote_capsule(host, args, timeout=120, what=None):
     try:
         return json.loads(result.stdout)
     except ValueError:
+        if "unrecognized arguments" in (result.stderr or ""):
+            raise MigrationError("destination %s runs an older FlexCapsule runtime (`capsule %s` does not know %s); "
+                                 "apply the flexcapsule_runtime role to it"
+                                 % (host, args[0], result.stderr.strip().splitlines()[-1].split(":")[-1].strip()))
         raise MigrationError("destination %s: `capsule %s` failed (rc=%s): %s"
                              % (host, args[0], result.rc, (result.stderr or result.stdout).strip()[-400:]))
 
@@ -101,9 +105,45 @@ def judge_preflight(local_capacity, domain, report, destination):
     for bridge in report.get("missing_bridges") or []:
         problems.append("destination %s has no bridge %r for app VM %r's NIC (apply roles/nested_xen there with "
                         "nested_xen_bridge=%s)" % (destination, bridge, domain["name"], bridge))
+    for script in report.get("missing_vif_scripts") or []:
+        problems.append("destination %s has no hotplug script %s for app VM %r's NIC (apply roles/flexcapsule_runtime "
+                        "there, which installs vif-flexcapsule; or start the app VM with network.script: vif-bridge)"
+                        % (destination, script_path(script), domain["name"]))
     for conflict in report.get("network_conflicts") or []:
         problems.append("destination %s: %s" % (destination, conflict))
     return problems
+
+
+# A hotplug script as passed between dom0s: a bare name under /etc/xen/scripts, or an absolute path.
+SCRIPT_PATTERN = re.compile(r"^(?:/[A-Za-z0-9_.+-]+)+$|^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
+
+
+def script_path(script, scripts_dir=appvm.XEN_SCRIPTS_DIR):
+    """Where libxl looks for a NIC's script: a bare name is relative to the Xen scripts directory."""
+    return script if script.startswith("/") else os.path.join(scripts_dir, script)
+
+
+def vif_scripts_of(runtime, domain):
+    """The hotplug scripts of a running domain's NICs, as libxl wrote them in each vif's backend directory (the
+    one the destination's libxl will run again, before it unpauses the app VM). A NIC whose backend does not say
+    gets the script its recorded definition names, else the default."""
+    scripts = set()
+    for nic in domain.get("nics") or []:
+        script = None
+        try:
+            script = runtime.xl.xenstore_read("/local/domain/0/backend/vif/%d/%d/script"
+                                              % (int(domain["domid"]), int(nic.get("devid") or 0)))
+        except (ToolstackError, AttributeError, TypeError, ValueError, KeyError):
+            script = None
+        if not script:
+            definition = runtime.definition(domain["name"]) if hasattr(runtime, "definition") else None
+            script = appvm.vif_script_of((definition or {}).get("network"))
+        if os.path.dirname(script) == appvm.XEN_SCRIPTS_DIR:
+            script = os.path.basename(script)
+        if not SCRIPT_PATTERN.match(script):
+            raise MigrationError("app VM %r: unexpected NIC hotplug script %r" % (domain["name"], script))
+        scripts.add(script)
+    return sorted(scripts)
 
 
 def network_of(domain):
@@ -115,9 +155,10 @@ def network_of(domain):
     return bridges, addresses, macs
 
 
-def preflight_report(runtime, name, image, bridges=(), addresses=(), macs=()):
+def preflight_report(runtime, name, image, bridges=(), addresses=(), macs=(), vif_scripts=()):
     """What a destination says about itself (run there as `capsule preflight`): Xen, memory, the image, the
-    bridges the app VM's NICs join and whether another app VM here already uses its addresses or MACs."""
+    bridges the app VM's NICs join, the hotplug scripts that plug them in, and whether another app VM here already
+    uses its addresses or MACs."""
     report = {"has_xen": False, "name_in_use": None, "has_image": False}
     try:
         capacity = runtime.capacity()
@@ -135,6 +176,11 @@ def preflight_report(runtime, name, image, bridges=(), addresses=(), macs=()):
             report["image_error"] = str(exc)
     if bridges:
         report["missing_bridges"] = [bridge for bridge in bridges if not runtime.has_bridge(bridge)]
+    if vif_scripts:
+        scripts_dir = getattr(runtime, "xen_scripts_dir", appvm.XEN_SCRIPTS_DIR)
+        report["missing_vif_scripts"] = [
+            script for script in vif_scripts
+            if not SCRIPT_PATTERN.match(script) or not os.access(script_path(script, scripts_dir), os.X_OK)]
     if addresses or macs:
         conflicts = []
         for view in runtime.app_vms(reap=False):
@@ -182,7 +228,8 @@ def preflight(runtime, name, destination):
                             (["--image", domain["image"]] if domain.get("image") else []) +
                             [word for bridge in bridges for word in ("--bridge", appvm.parse_bridge(bridge))] +
                             [word for address in addresses for word in ("--address", address)] +
-                            [word for mac in macs for word in ("--mac", mac)])
+                            [word for mac in macs for word in ("--mac", mac)] +
+                            [word for script in vif_scripts_of(runtime, domain) for word in ("--vif-script", script)])
     capacity = runtime.capacity()
     problems = judge_preflight(capacity, domain, report, destination)
     if problems:

@@ -47,14 +47,19 @@ def format_status(view):
 
 
 def network_options(opts):
-    """--ip/--gateway/--mac/--bridge as app_vm's network option (None without --ip)."""
+    """--ip/--gateway/--mac/--bridge/--vif-script as app_vm's network option (None without --ip)."""
+    vif_script = getattr(opts, "vif_script", None)
     if opts.ip is None:
-        given = [flag for flag, value in (("--gateway", opts.gateway), ("--mac", opts.mac), ("--bridge", opts.bridge))
+        given = [flag for flag, value in (("--gateway", opts.gateway), ("--mac", opts.mac), ("--bridge", opts.bridge),
+                                          ("--vif-script", vif_script))
                  if value is not None]
         if given:
             raise appvm.AppVmError("%s needs --ip ADDRESS/PREFIX" % " and ".join(given))
         return None
-    return {"address": opts.ip, "gateway": opts.gateway, "mac": opts.mac, "bridge": opts.bridge}
+    network = {"address": opts.ip, "gateway": opts.gateway, "mac": opts.mac, "bridge": opts.bridge}
+    if vif_script is not None:
+        network["script"] = vif_script
+    return network
 
 
 def cmd_run(rt, opts):
@@ -235,7 +240,8 @@ def cmd_images(rt, opts):
 
 def cmd_preflight(rt, opts):
     print(json.dumps(runtime_migrate.preflight_report(rt, opts.name, opts.image, bridges=opts.bridge,
-                                                      addresses=opts.address, macs=opts.mac), sort_keys=True))
+                                                      addresses=opts.address, macs=opts.mac,
+                                                      vif_scripts=opts.vif_script), sort_keys=True))
     return 0
 
 
@@ -262,6 +268,9 @@ def build_parser():
     run.add_argument("--gateway", metavar="ADDRESS", help="default gateway (inside --ip's prefix)")
     run.add_argument("--mac", help="the NIC's MAC (default: derived from the name under Xen's 00:16:3e)")
     run.add_argument("--bridge", help="bridge of this cloud VM the NIC joins (default: %s)" % appvm.DEFAULT_BRIDGE)
+    run.add_argument("--vif-script", choices=appvm.VIF_SCRIPTS,
+                     help="libxl hotplug script that plugs the NIC in (default: %s; vif-bridge is Xen's stock one, "
+                     "slower, with iptables anti-spoofing)" % appvm.DEFAULT_VIF_SCRIPT)
     run.add_argument("image")
     run.add_argument("args", nargs=argparse.REMAINDER)
     run.set_defaults(func=cmd_run)
@@ -323,6 +332,8 @@ def build_parser():
     preflight.add_argument("--bridge", action="append", default=[], help="a bridge the app VM's NICs need")
     preflight.add_argument("--address", action="append", default=[], help="an IPv4 address the app VM uses")
     preflight.add_argument("--mac", action="append", default=[], help="a MAC the app VM uses")
+    preflight.add_argument("--vif-script", action="append", default=[],
+                           help="a hotplug script the app VM's NICs need in %s" % appvm.XEN_SCRIPTS_DIR)
     preflight.set_defaults(func=cmd_preflight)
     receive = sub.add_parser("receive", help="(internal, used between dom0s)")
     receive.add_argument("--port", type=int, required=True)
