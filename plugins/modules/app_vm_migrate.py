@@ -9,14 +9,14 @@ description:
   - Live-migrates the running app VM O(name) from the cloud VM the task runs on to O(destination) with
     C(xl migrate), and reports total time, downtime and bytes sent.
   - "Preflight before anything moves: the destination answers over ssh, runs Xen and the FlexCapsule runtime,
-    has the app VM's image, has enough free memory, has no domain of that name; for an
+    has the app VM's image, has enough free memory, is not this cloud VM and has no domain of that name; for an
     app VM with a network, the destination has the bridge its NIC joins and no other app VM there uses its
     address or MAC."
   - The app VM keeps its MAC and IPv4 address (C(xl migrate) carries the NIC and the kernel command line); on a
     shared L2 network (see docs/networking.md) clients keep reaching it at the same address.
-  - Idempotent - an app VM that is no longer here but runs on O(destination) has already moved, and one whose
-    O(destination) is the cloud VM it runs on is already there; in both cases the module reports ok (not
-    changed) and does nothing. (C(capsule migrate) refuses the second case, as a person asked for a real move.)
+  - Idempotent - an app VM that is no longer here but runs on O(destination) has already moved, so the
+    module reports ok (not changed) and does nothing. A O(destination) that is the cloud VM the app VM runs on
+    is refused as bad input.
   - Only one operation may change an app VM at a time; a second migration of the same app VM fails at once.
   - If the migration fails at any point the module checks that the app VM still runs here (unpausing it if
     needed) and says so in the error.
@@ -126,14 +126,6 @@ class AppVmMigration:
             where = {"name": name, "cloud_vm": arrived.get("host")}
             return dict(changed=False, actions=self.actions, preflight=arrived, diff=dict(before=where, after=where))
         before = {"name": name, "cloud_vm": self.runtime.capacity()["host"]}
-        try:
-            return self.move(name, destination, before)
-        except runtime_migrate.AlreadyHere as exc:
-            return dict(changed=False, actions=self.actions, preflight=exc.details.get("preflight"),
-                        msg="app VM %r already runs on %s: nothing to do" % (name, destination),
-                        diff=dict(before=before, after=before))
-
-    def move(self, name, destination, before):
         if self.module.check_mode:
             with self.runtime.lock(name, "app_vm_migrate preflight"):
                 _domain, report = runtime_migrate.preflight(self.runtime, name, destination)

@@ -66,29 +66,3 @@ def test_failure_message_says_where_the_app_vm_is_and_why(tmp_path):
     assert "it is still running on this cloud VM" in message
     assert "Cannot allocate memory" in message and "Migration failed, resuming at sender." in message
     assert "debug:" not in message
-
-
-class OneAppRuntime:
-    """Just what preflight asks of the runtime."""
-    def domains(self):
-        return {"m-c": dict(DOMAIN, state="running")}
-
-    def capacity(self):
-        return LOCAL
-
-
-@pytest.mark.parametrize("host, error", [("cloud1", runtime_migrate.AlreadyHere), ("cloud9", None)])
-def test_a_destination_that_is_this_cloud_vm_is_told_apart(monkeypatch, host, error):
-    """app_vm_migrate turns AlreadyHere into ok (nothing to do); other refusals stay failures."""
-    monkeypatch.setattr(runtime_migrate, "remote_capsule", lambda dest, args: dict(GOOD, host=host))
-    if error is None:
-        domain, report = runtime_migrate.preflight(OneAppRuntime(), "m-c", "10.77.0.12")
-        assert domain["name"] == "m-c" and report["host"] == "cloud9"
-    else:
-        with pytest.raises(error, match="already on 10.77.0.11"):
-            runtime_migrate.preflight(OneAppRuntime(), "m-c", "10.77.0.11")
-    monkeypatch.setattr(runtime_migrate, "remote_capsule", lambda dest, args: dict(GOOD, host="cloud2",
-                                                                                   has_image=False))
-    with pytest.raises(runtime_migrate.MigrationError) as refused:
-        runtime_migrate.preflight(OneAppRuntime(), "m-c", "10.77.0.12")
-    assert not isinstance(refused.value, runtime_migrate.AlreadyHere)

@@ -44,10 +44,6 @@ class MigrationError(appvm.AppVmError):
         self.details = details or {}
 
 
-class AlreadyHere(MigrationError):
-    """The destination is the cloud VM the app VM already runs on: nothing to move."""
-
-
 def capsule_path():
     return shutil.which(CAPSULE) or "/usr/local/bin/capsule"
 
@@ -79,17 +75,13 @@ def remote_capsule(host, args, timeout=120, what=None):
                              % (host, args[0], result.rc, (result.stderr or result.stdout).strip()[-400:]))
 
 
-def same_host(local_capacity, report):
-    return bool(report.get("host")) and report.get("host") == local_capacity.get("host")
-
-
 def judge_preflight(local_capacity, domain, report, destination):
     """Problems that forbid the migration, from this host's view and the destination's report."""
     problems = []
     if not report.get("has_xen"):
         problems.append("destination %s has no Xen: %s" % (destination, report.get("xen_error") or "xl info failed"))
         return problems
-    if same_host(local_capacity, report):
+    if report.get("host") and report.get("host") == local_capacity.get("host"):
         problems.append("app VM %r is already on %s (%s): choose another cloud VM"
                         % (domain["name"], destination, report["host"]))
         return problems
@@ -230,11 +222,9 @@ def preflight(runtime, name, destination):
                             [word for address in addresses for word in ("--address", address)] +
                             [word for mac in macs for word in ("--mac", mac)] +
                             [word for script in vif_scripts_of(runtime, domain) for word in ("--vif-script", script)])
-    capacity = runtime.capacity()
-    problems = judge_preflight(capacity, domain, report, destination)
+    problems = judge_preflight(runtime.capacity(), domain, report, destination)
     if problems:
-        error = AlreadyHere if same_host(capacity, report) else MigrationError
-        raise error("; ".join(problems), {"preflight": report})
+        raise MigrationError("; ".join(problems), {"preflight": report})
     return domain, report
 
 
