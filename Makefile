@@ -5,7 +5,7 @@ PLAYBOOK := $(VENV)/ansible-playbook
 export ANSIBLE_FORCE_COLOR ?= 0
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup demo test test-fast test-lab lint lab-up lab-down test-lab-extended molecule bench-lab bench-libos bench-migration clean
+.PHONY: setup demo test test-fast test-lab lint lab-up lab-down test-lab-extended molecule bench-lab bench-libos bench-migration bench-network clean
 
 setup:
 	scripts/setup.sh
@@ -60,6 +60,9 @@ bench-lab: setup
 ## The thesis's Fig. 3 on the lab (needs it up): migration time and downtime against memory, every kind, 10 runs.
 bench-migration:
 	$(PLAYBOOK) playbooks/benchmark.yml
+
+bench-network:
+	$(VENV)/python benchmarks/network_httpd.py
 
 bench-libos: setup
 	$(VENV)/python benchmarks/libos_boot.py

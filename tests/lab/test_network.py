@@ -110,6 +110,7 @@ def test_httpd_serves_through_repeated_migrations_under_load(httpd):
     """The must-hold: zero failed requests across MIGRATIONS live migrations, the counter continuous."""
     with tempfile.TemporaryDirectory(prefix="m-net-") as scratch:
         stop_file = os.path.join(scratch, "stop")
+        os.makedirs(os.path.join(ROOT, "results"), exist_ok=True)
         load = subprocess.Popen(["ip", "netns", "exec", NETNS, sys.executable, LOAD, "--host", HTTPD_IP,
                                  "--connections", "4", "--duration", "0", "--stop-file", stop_file,
                                  "--csv", os.path.join(ROOT, "results", "network_migrations_load.csv")],
