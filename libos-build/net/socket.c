@@ -276,7 +276,8 @@ long fc_tcp_send(int sock, const void *buf, size_t len, long timeout_ms)
     }
 }
 
-int fc_tcp_close(int sock)
+/* Ends a TCP socket the way `end` says (orderly close or reset); its number is free at once. */
+static int tcp_end(int sock, void (*end)(struct fc_netstack *, struct tcp_pcb *))
 {
     struct fc_netstack *ns = ready_stack();
     if (!ns)
@@ -286,24 +287,19 @@ int fc_tcp_close(int sock)
         return -FC_EBADF;
     struct tcp_pcb *pcb = pcb_of(ns, sock);
     if (pcb)
-        net_tcp_close(ns, pcb);
+        end(ns, pcb);
     sock_release(ns, sock);
     return 0;
 }
 
+int fc_tcp_close(int sock)
+{
+    return tcp_end(sock, net_tcp_close);
+}
+
 int fc_tcp_abort(int sock)
 {
-    struct fc_netstack *ns = ready_stack();
-    if (!ns)
-        return -FC_ENETDOWN;
-    struct net_sock *so = sock_of(ns, sock, SOCK_TCP);
-    if (!so)
-        return -FC_EBADF;
-    struct tcp_pcb *pcb = pcb_of(ns, sock);
-    if (pcb)
-        net_tcp_abort(ns, pcb);
-    sock_release(ns, sock);
-    return 0;
+    return tcp_end(sock, net_tcp_abort);
 }
 
 /* ---- UDP ---- */
