@@ -93,6 +93,12 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else None
 
 
+def longest_gap(completions, begin, end):
+    """(length, start) of the longest time in [begin, end] in which no request completed."""
+    points = [begin] + sorted(t for t in completions if begin <= t <= end) + [end]
+    return max((b - a, a) for a, b in zip(points, points[1:]))
+
+
 def counter_check(records):
     """For /counter: the values, in the order they were produced, must be consecutive."""
     values = sorted(int(r[3]) for r in records if r[2] and r[3].isdigit())
@@ -108,9 +114,7 @@ def summarise(records, started, ended, path):
     ok = [r for r in records if r[2]]
     failed = [r for r in records if not r[2]]
     latencies = [r[1] - r[0] for r in ok]
-    completions = sorted([started] + [r[1] for r in ok] + [ended])
-    gaps = [(b - a, a) for a, b in zip(completions, completions[1:])]
-    stall, stall_at = max(gaps) if gaps else (None, None)
+    stall, stall_at = longest_gap([r[1] for r in ok], started, ended)
     summary = {
         "requests": len(records), "ok": len(ok), "failed": len(failed),
         "failures": sorted({r[3] for r in failed})[:10],
@@ -121,8 +125,8 @@ def summarise(records, started, ended, path):
             ("p50", percentile(latencies, 0.50)), ("p90", percentile(latencies, 0.90)),
             ("p99", percentile(latencies, 0.99)), ("max", max(latencies) if latencies else None),
             ("mean", statistics.fmean(latencies) if latencies else None))},
-        "longest_stall_s": round(stall, 3) if stall is not None else None,
-        "longest_stall_starts_s": round(stall_at - started, 3) if stall_at is not None else None,
+        "longest_stall_s": round(stall, 3),
+        "longest_stall_starts_s": round(stall_at - started, 3),
     }
     if path.rstrip("/").endswith("counter"):
         summary.update(counter_check(records))

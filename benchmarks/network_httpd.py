@@ -28,10 +28,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "..", "tests", "lab")]
 
+from http_load import longest_gap  # noqa: E402
 from test_app_vm_lifecycle import ADDRESS, ROOT, capsule, cleanup  # noqa: E402
+from test_network import NETNS, in_netns  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "results")
-NETNS = "flexlab"
 LOAD = os.path.join(HERE, "http_load.py")
 KINDS = {
     "flexcapsule": {"image": "httpd", "address": "10.77.0.70", "memory": 16},
@@ -41,11 +42,6 @@ PHASE_FIELDS = ("kind", "phase", "requests", "failed", "requests_per_s", "p50_ms
                 "longest_stall_s")
 MIGRATION_FIELDS = ("kind", "migration", "source", "destination", "total_s", "downtime_toolstack_s", "stall_s",
                     "failed_during")
-
-
-def in_netns(*argv, timeout=120):
-    return subprocess.run(["ip", "netns", "exec", NETNS, *map(str, argv)], capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
 
 
 def start(kind, spec):
@@ -95,11 +91,10 @@ def stalls(csv_path, started, windows):
     with open(csv_path) as handle:
         rows = [(float(r["start_s"]) + started, float(r["end_s"]) + started, r["ok"] == "1")
                 for r in csv.DictReader(handle)]
-    done = sorted(end for _, end, ok in rows if ok)
+    done = [end for _, end, ok in rows if ok]
     out = []
     for begin, end in windows:
-        inside = [begin] + [t for t in done if begin <= t <= end] + [end]
-        gap = max(b - a for a, b in zip(inside, inside[1:]))
+        gap, _start = longest_gap(done, begin, end)
         failed = sum(1 for s, e, ok in rows if not ok and begin <= e <= end)
         out.append((round(gap, 3), failed))
     return out

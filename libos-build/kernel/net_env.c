@@ -14,11 +14,6 @@
 static struct fc_netif nif;
 static int up;
 
-static void deliver(const void *frame, size_t len)
-{
-    fc_netstack_input(frame, len);
-}
-
 static int transmit(struct fc_netif *n, const void *frame, size_t len)
 {
     (void)n;
@@ -98,14 +93,13 @@ int fc_net_up(void)
         fc_kprintf("[flexcapsule] net: bad fc.gw=%s (want A.B.C.D)\n", v);
         return -FC_EINVAL;
     }
-    int rc = fc_netfront_up(deliver, nif.mac);
+    int rc = fc_netfront_up(fc_netstack_input, nif.mac);
     if (rc)
         return rc;
     nif.ip = ip;
     nif.prefix_len = prefix_len;
     nif.gateway = gw;
     nif.transmit = transmit;
-    nif.driver = 0;
     up = 1;
     fc_netstack_attach(&nif);
     fc_sleep_hook = sleep_hook;

@@ -134,7 +134,7 @@ void fc_sleep_ns(uint64_t ns)
             fc_events_release(was_masked);
             return;
         }
-        fc_hc_set_timer_op(fc_monoclock_raw_at(&mono, raw, deadline));
+        fc_timer_arm(deadline);
         fc_block_held();
         fc_events_release(was_masked);
     }

@@ -14,17 +14,9 @@ struct connection {
 
 int fc_tcp_send_all(int sock, const void *data, size_t len, long timeout_ms)
 {
-    const char *p = data;
-    while (len > 0) {
-        long n = fc_tcp_send(sock, p, len, timeout_ms);
-        if (n < 0)
-            return (int)n;
-        if (n == 0)
-            return -FC_EAGAIN;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    /* fc_tcp_send itself waits for room until all is queued; less means it timed out */
+    long n = fc_tcp_send(sock, data, len, timeout_ms);
+    return n < 0 ? (int)n : (size_t)n == len ? 0 : -FC_EAGAIN;
 }
 
 /* Receives what arrived and lets the app use it; 0 when the connection should close. */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * FlexCapsule OS TCP/IP: the stack instance, Ethernet, ARP, IPv4, ICMP echo and the timer
- * entry points of netif.h. TCP is in tcp.c, UDP input in udp.c, the app API in socket.c.
+ * entry points of netif.h. TCP is in tcp.c; UDP and the app API are in socket.c.
  */
+#include <fc/kopts.h>
+
 #include "net_internal.h"
 
 struct fc_netstack *net_cur;
@@ -631,31 +633,8 @@ int fc_net_info(struct fc_net_info *out)
     return 0;
 }
 
+/* The kernel's own parser (kernel/kopts.c, always linked): one notion of a valid address. */
 int fc_net_parse_ipv4(const char *text, uint32_t *out)
 {
-    if (!text || !out)
-        return -FC_EINVAL;
-    uint32_t addr = 0;
-    for (int part = 0; part < 4; part++) {
-        unsigned value = 0, digits = 0;
-        while (*text >= '0' && *text <= '9') {
-            if (digits == 3 || (digits == 1 && value == 0)) /* too long, or a leading zero */
-                return -FC_EINVAL;
-            value = value * 10 + (unsigned)(*text - '0');
-            digits++;
-            text++;
-        }
-        if (!digits || value > 255)
-            return -FC_EINVAL;
-        addr = (addr << 8) | value;
-        if (part < 3) {
-            if (*text != '.')
-                return -FC_EINVAL;
-            text++;
-        }
-    }
-    if (*text)
-        return -FC_EINVAL;
-    *out = addr;
-    return 0;
+    return out ? fc_kopts_parse_ipv4(text, out) : -FC_EINVAL;
 }

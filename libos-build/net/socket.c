@@ -101,6 +101,39 @@ static struct fc_netstack *ready_stack(void)
 
 /* ---- TCP ---- */
 
+/* A new TCP socket owning a fresh pcb: the socket number (and *out), or -errno. */
+static int tcp_sock_new(struct fc_netstack *ns, struct tcp_pcb **out)
+{
+    int s = sock_new(ns, SOCK_TCP);
+    if (s < 0)
+        return s;
+    struct tcp_pcb *pcb = net_pcb_alloc(ns);
+    if (!pcb) {
+        sock_release(ns, s);
+        return -FC_EMFILE;
+    }
+    pcb->sock = (int16_t)s;
+    ns->socks[s].pcb = (int16_t)net_pcb_index(ns, pcb);
+    *out = pcb;
+    return s;
+}
+
+/* The connection behind sock for recv/send, or NULL with *err set. */
+static struct tcp_pcb *data_pcb(int sock, const void *buf, size_t len, struct fc_netstack **ns, long *err)
+{
+    *ns = ready_stack();
+    struct tcp_pcb *pcb = *ns ? pcb_of(*ns, sock) : NULL;
+    if (!*ns)
+        *err = -FC_ENETDOWN;
+    else if (!pcb || pcb->state == TCP_LISTEN)
+        *err = -FC_EBADF;
+    else if (!buf && len)
+        *err = -FC_EINVAL;
+    else
+        return pcb;
+    return NULL;
+}
+
 int fc_tcp_listen(uint16_t port, int backlog)
 {
     struct fc_netstack *ns = ready_stack();
@@ -111,19 +144,13 @@ int fc_tcp_listen(uint16_t port, int backlog)
     for (int i = 0; i < NET_PCBS; i++)
         if ((ns->pcbs[i].flags & PCB_USED) && ns->pcbs[i].state == TCP_LISTEN && ns->pcbs[i].lport == port)
             return -FC_EADDRINUSE;
-    int s = sock_new(ns, SOCK_TCP);
+    struct tcp_pcb *pcb;
+    int s = tcp_sock_new(ns, &pcb);
     if (s < 0)
         return s;
-    struct tcp_pcb *pcb = net_pcb_alloc(ns);
-    if (!pcb) {
-        sock_release(ns, s);
-        return -FC_EMFILE;
-    }
     pcb->state = TCP_LISTEN;
     pcb->lport = port;
     pcb->backlog = (uint16_t)(backlog < 1 ? 1 : backlog > NET_BACKLOG_MAX ? NET_BACKLOG_MAX : backlog);
-    pcb->sock = (int16_t)s;
-    ns->socks[s].pcb = (int16_t)net_pcb_index(ns, pcb);
     return s;
 }
 
@@ -183,16 +210,10 @@ int fc_tcp_connect(uint32_t ip, uint16_t port, long timeout_ms)
         return -FC_ENETDOWN;
     if (!ip || !port || ip == 0xffffffffu)
         return -FC_EINVAL;
-    int s = sock_new(ns, SOCK_TCP);
+    struct tcp_pcb *pcb;
+    int s = tcp_sock_new(ns, &pcb);
     if (s < 0)
         return s;
-    struct tcp_pcb *pcb = net_pcb_alloc(ns);
-    if (!pcb) {
-        sock_release(ns, s);
-        return -FC_EMFILE;
-    }
-    pcb->sock = (int16_t)s;
-    ns->socks[s].pcb = (int16_t)net_pcb_index(ns, pcb);
     int rc = net_tcp_connect(ns, pcb, ip, port);
     if (rc < 0) {
         net_pcb_free(ns, pcb);
@@ -229,14 +250,11 @@ long fc_tcp_recv(int sock, void *buf, size_t len, long timeout_ms)
     int last_look = 0;
     run_timers();
     for (;;) {
-        struct fc_netstack *ns = ready_stack();
-        if (!ns)
-            return -FC_ENETDOWN;
-        struct tcp_pcb *pcb = pcb_of(ns, sock);
-        if (!pcb || pcb->state == TCP_LISTEN)
-            return -FC_EBADF;
-        if (!buf && len)
-            return -FC_EINVAL;
+        struct fc_netstack *ns;
+        long err;
+        struct tcp_pcb *pcb = data_pcb(sock, buf, len, &ns, &err);
+        if (!pcb)
+            return err;
         if (pcb->buf && net_tcp_rx_used(pcb))
             return (long)net_tcp_read(ns, pcb, buf, len);
         if (pcb->err)
@@ -256,14 +274,11 @@ long fc_tcp_send(int sock, const void *buf, size_t len, long timeout_ms)
     size_t done = 0;
     run_timers();
     for (;;) {
-        struct fc_netstack *ns = ready_stack();
-        if (!ns)
-            return -FC_ENETDOWN;
-        struct tcp_pcb *pcb = pcb_of(ns, sock);
-        if (!pcb || pcb->state == TCP_LISTEN)
-            return -FC_EBADF;
-        if (!buf && len)
-            return -FC_EINVAL;
+        struct fc_netstack *ns;
+        long err;
+        struct tcp_pcb *pcb = data_pcb(sock, buf, len, &ns, &err);
+        if (!pcb)
+            return err;
         if (pcb->err)
             return done ? (long)done : -pcb->err;
         if (pcb->state != TCP_ESTABLISHED && pcb->state != TCP_CLOSE_WAIT)

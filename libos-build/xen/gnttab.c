@@ -17,7 +17,6 @@
 static char window[FRAMES][FC_PAGE_SIZE] __attribute__((aligned(4096)));
 static volatile grant_entry_v1_t *table;
 static uint64_t used[ENTRIES / 64];
-static unsigned in_use;
 static int initialised;
 
 static long grant_table_op(unsigned int cmd, void *op, unsigned int count)
@@ -63,7 +62,6 @@ static void gnttab_resume(int cancelled)
         return;
     if (!cancelled) { /* a new domain: a new, empty table */
         fc_kmemset(used, 0, sizeof(used));
-        in_use = 0;
     }
     if (map_table())
         fc_fatal("gnttab: cannot set the grant table up again after resume");
@@ -89,7 +87,6 @@ long fc_gnttab_grant(domid_t dom, const void *va, int readonly)
         if (used[ref / 64] & (1UL << (ref % 64)))
             continue;
         used[ref / 64] |= 1UL << (ref % 64);
-        in_use++;
         table[ref].frame = (uint32_t)fc_virt_to_mfn(va);
         table[ref].domid = dom;
         __asm__ __volatile__("sfence" ::: "memory"); /* frame and domid before the flags */
@@ -114,11 +111,6 @@ int fc_gnttab_end(grant_ref_t ref)
                                               __ATOMIC_SEQ_CST));
     }
     used[ref / 64] &= ~(1UL << (ref % 64));
-    in_use--;
     return 0;
 }
 
-unsigned fc_gnttab_in_use(void)
-{
-    return in_use;
-}

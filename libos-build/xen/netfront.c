@@ -58,13 +58,14 @@ static struct {
     uint8_t tx_busy[TX_SLOTS];
 } nf;
 
-static struct fc_netfront_stats stats;
-static volatile unsigned long events;
+/* The last handshake's phases, for the console line after a resume. */
+static struct {
+    uint64_t reconnect_us, disconnect_us, wait_initwait_us, publish_us, wait_connected_us;
+} timing;
 
 static void nf_event(evtchn_port_t port)
 {
     (void)port; /* the vCPU is awake now; fc_netfront_poll does the work */
-    events++;
 }
 
 static int parse_uint(const char *s, unsigned long *out)
@@ -152,8 +153,8 @@ static void ungrant(grant_ref_t *ref)
 {
     if (*ref == FC_GNTTAB_INVALID_REF)
         return;
-    if (fc_gnttab_end(*ref))
-        stats.grants_leaked++; /* still mapped by the backend: leave it, grant anew */
+    if (fc_gnttab_end(*ref)) /* still mapped by the backend: leave it, grant anew */
+        fc_kprintf("[flexcapsule] netfront: grant %u still in use by the backend\n", *ref);
     *ref = FC_GNTTAB_INVALID_REF;
 }
 
@@ -290,12 +291,11 @@ static int connect(int again)
         goto fail;
     }
     nf.connected = 1;
-    stats.connects++;
-    stats.wait_initwait_us = (t1 - t0) / 1000;
-    stats.publish_us = (t2 - t1) / 1000;
-    stats.wait_connected_us = (fc_monotonic_ns() - t2) / 1000;
+    timing.wait_initwait_us = (t1 - t0) / 1000;
+    timing.publish_us = (t2 - t1) / 1000;
+    timing.wait_connected_us = (fc_monotonic_ns() - t2) / 1000;
     fc_evtchn_notify(nf.port); /* the rx buffers are waiting */
-    stats.last_reconnect_us = (fc_monotonic_ns() - t0) / 1000;
+    timing.reconnect_us = (fc_monotonic_ns() - t0) / 1000;
     return 0;
 
 fail:
@@ -315,7 +315,7 @@ static void nf_quiesce(void)
         set_state(XenbusStateClosed);
     }
     release_resources();
-    stats.last_disconnect_us = (fc_monotonic_ns() - t0) / 1000;
+    timing.disconnect_us = (fc_monotonic_ns() - t0) / 1000;
 }
 
 static void nf_resume(int cancelled)
@@ -330,11 +330,11 @@ static void nf_resume(int cancelled)
     nf.reconnected = 1;
     fc_kprintf("[flexcapsule] netfront: reconnected to %s in %lu ms (backend ready %lu, "
                "publish %lu, backend connected %lu; disconnect before suspend %lu ms)\n",
-               nf.backend, (unsigned long)(stats.last_reconnect_us / 1000),
-               (unsigned long)(stats.wait_initwait_us / 1000),
-               (unsigned long)(stats.publish_us / 1000),
-               (unsigned long)(stats.wait_connected_us / 1000),
-               (unsigned long)(stats.last_disconnect_us / 1000));
+               nf.backend, (unsigned long)(timing.reconnect_us / 1000),
+               (unsigned long)(timing.wait_initwait_us / 1000),
+               (unsigned long)(timing.publish_us / 1000),
+               (unsigned long)(timing.wait_connected_us / 1000),
+               (unsigned long)(timing.disconnect_us / 1000));
 }
 
 int fc_netfront_up(fc_netfront_rx_t rx, uint8_t mac[6])
@@ -377,7 +377,7 @@ int fc_netfront_up(fc_netfront_rx_t rx, uint8_t mac[6])
         return rc;
     fc_kmemcpy(mac, nf.mac, 6);
     fc_kprintf("[flexcapsule] netfront: connected to %s (backend domain %u) in %lu ms\n",
-               nf.backend, nf.backend_id, (unsigned long)(stats.last_reconnect_us / 1000));
+               nf.backend, nf.backend_id, (unsigned long)(timing.reconnect_us / 1000));
     return 0;
 }
 
@@ -392,13 +392,9 @@ static void tx_reclaim(void)
         nf.tx.rsp_cons++;
         if (rsp.status == NETIF_RSP_NULL)
             continue;
-        if (rsp.id >= TX_SLOTS || !nf.tx_busy[rsp.id]) {
-            stats.tx_errors++;
-            continue;
-        }
-        if (rsp.status != NETIF_RSP_OKAY)
-            stats.tx_errors++;
-        nf.tx_busy[rsp.id] = 0;
+        if (rsp.id >= TX_SLOTS || !nf.tx_busy[rsp.id])
+            continue; /* not a slot we lent: ignore it */
+        nf.tx_busy[rsp.id] = 0; /* sent or not, the slot is ours again */
         nf.tx_free[nf.tx_nfree++] = rsp.id;
     }
 }
@@ -411,12 +407,10 @@ int fc_netfront_transmit(const void *frame, size_t len)
     FC_KERNEL_ENTER();
     if (!nf.connected) {
         rc = -FC_EAGAIN;
-        stats.tx_errors++;
         goto out;
     }
     tx_reclaim();
     if (!nf.tx_nfree || RING_FULL(&nf.tx)) {
-        stats.tx_ring_full++;
         rc = -FC_EAGAIN;
         goto out;
     }
@@ -440,7 +434,6 @@ int fc_netfront_transmit(const void *frame, size_t len)
     RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf.tx, notify);
     if (notify)
         fc_evtchn_notify(nf.port);
-    stats.tx_frames++;
 out:
     fc_kernel_leave();
     return rc;
@@ -459,17 +452,13 @@ int fc_netfront_poll(void)
         while (nf.rx.rsp_cons != prod && nf.connected) {
             netif_rx_response_t rsp = *RING_GET_RESPONSE(&nf.rx, nf.rx.rsp_cons);
             nf.rx.rsp_cons++;
-            if (rsp.id >= RX_BUFS) {
-                stats.rx_errors++;
-                continue;
-            }
+            if (rsp.id >= RX_BUFS)
+                continue; /* not a buffer we posted */
+            /* errors and frames spread over slots (we never ask for those) are dropped */
             if (rsp.status > 0 && !(rsp.flags & (NETRXF_more_data | NETRXF_extra_info)) &&
                 rsp.offset + (unsigned)rsp.status <= FC_PAGE_SIZE) {
-                stats.rx_frames++;
                 delivered++;
                 nf.rx_cb(nf.rx_buf[rsp.id] + rsp.offset, (size_t)rsp.status);
-            } else {
-                stats.rx_errors++;
             }
             netif_rx_request_t *req = RING_GET_REQUEST(&nf.rx, nf.rx.req_prod_pvt);
             req->id = rsp.id;
@@ -500,7 +489,3 @@ int fc_netfront_take_reconnected(void)
     return r;
 }
 
-const struct fc_netfront_stats *fc_netfront_stats(void)
-{
-    return &stats;
-}

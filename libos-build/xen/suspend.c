@@ -11,7 +11,10 @@ static unsigned int resumes;
 
 /* Drivers that hold state in the backend or the hypervisor (grant table, netfront). */
 #define MAX_SUSPEND_HOOKS 8
-static struct fc_suspend_hook hooks[MAX_SUSPEND_HOOKS];
+static struct {
+    void (*quiesce)(void);
+    void (*resume)(int cancelled);
+} hooks[MAX_SUSPEND_HOOKS];
 static unsigned nr_hooks;
 
 void fc_suspend_hook_register(void (*quiesce)(void), void (*resume)(int cancelled))

@@ -74,7 +74,7 @@ plan:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.flexcapsule.consolidate import flag_saturation, gather_input
+from ansible.module_utils.flexcapsule.consolidate import flag_saturation, planner_input
 from ansible.module_utils.flexcapsule.planner import Policy, PlannerError, load_catalog, plan, simulate_actions
 
 
@@ -93,7 +93,7 @@ def main():
         catalog = load_catalog(module.params["catalog"], kind=module.params["catalog_kind"])
         policy = Policy.from_dict(module.params["policy"])
         policy.validate(catalog)
-        apps, cloud_vms, placement, saturated = gather_input(module.params["fleet"], module.params["cpu_percentile"],
+        apps, cloud_vms, placement, saturated = planner_input(module.params["fleet"], module.params["cpu_percentile"],
                                                              policy.saturation_threshold)
         if not apps:
             module.exit_json(changed=False, plan=None, msg="no running app VMs: nothing to consolidate")

@@ -85,18 +85,24 @@ def test_info_rejects_bad_interval_type(run_module):
 
 # ---- check mode on a recorded cloud VM: changed/diff logic without changing anything
 
-@pytest.fixture
-def recorded_cloud_vm(monkeypatch, tmp_path):
-    """cloud1 as recorded (tests/fixtures/xl/appvms_*), with the definitions capsule wrote in the state dir."""
-    from ansible.module_utils.flexcapsule.runtime import Runtime
-    from test_xl_parsers import recorded_cloud1
-
+def counter_image_store(tmp_path):
+    """An image store with a counter image (a placeholder kernel: nothing boots here)."""
     store = tmp_path / "images"
     (store / "counter").mkdir(parents=True)
     (store / "counter" / "kernel.elf").write_bytes(b"\0")
     (store / "counter" / "manifest.json").write_text(json.dumps({
         "name": "counter", "kind": "flexcapsule", "kernel": "kernel.elf", "ramdisk": None, "cmdline": "",
         "memory_mib": 8, "sha256": None}))
+    return store
+
+
+@pytest.fixture
+def recorded_cloud_vm(monkeypatch, tmp_path):
+    """cloud1 as recorded (tests/fixtures/xl/appvms_*), with the definitions capsule wrote in the state dir."""
+    from ansible.module_utils.flexcapsule.runtime import Runtime
+    from test_xl_parsers import recorded_cloud1
+
+    store = counter_image_store(tmp_path)
     state = tmp_path / "run"
     for name, memory in (("m-fx-a", 16), ("m-fx-p", 8)):
         (state / "apps" / name).mkdir(parents=True)

@@ -11,8 +11,6 @@ from flexcapsule.capsule import cli
 from flexcapsule.runtime import Runtime
 
 HERE = os.path.dirname(__file__)
-CONSTRUCTED = os.path.join(HERE, "fixtures", "constructed_xl_list_l_vif.json")
-RECORDED = os.path.join(HERE, "fixtures", "xl_list_l_vif.json")  # a colleague's recording, when it exists
 NETWORK = {"address": "10.77.0.50/24", "gateway": "10.77.0.1"}
 
 
@@ -170,8 +168,31 @@ def test_kernel_options_split_like_the_libos_does():
 # ---------------------------------------------------------------- xl list -l
 
 
+# Recorded cloud1 (tests/fixtures/xl/appvms_list_l.txt) with NICs for two of its app VMs, in the shape of the
+# recorded vif domain (appvm_vif_list_l.txt): m-fx-a as the runtime defines one, m-fx-p with an upper-case MAC (libxl
+# prints lower case; this pins the parser's normalisation), another bridge and app args after the options.
+NICS = {
+    "m-fx-a": ({"devid": 0, "mtu": 1500, "mac": "00:16:3e:42:7e:bc", "ip": "10.77.0.50", "bridge": "xenbr0",
+                "script": "/etc/xen/scripts/vif-bridge", "nictype": "vif"}, "fc.ip=10.77.0.50/24 fc.gw=10.77.0.1"),
+    "m-fx-p": ({"devid": 0, "mtu": 1500, "mac": "02:00:0A:4D:00:33", "ip": "10.77.0.51", "bridge": "xenbr1",
+                "script": "/etc/xen/scripts/vif-bridge", "nictype": "vif"}, "fc.ip=10.77.0.51/24 --interval 2"),
+}
+
+
+def cloud1_list_long_with_nics():
+    from test_xl_parsers import fixture
+    domains = json.loads(fixture("appvms_list_l.txt"))
+    for domain in domains:
+        config = domain["config"]
+        if config["c_info"]["name"] in NICS:
+            nic, cmdline = NICS[config["c_info"]["name"]]
+            config["nics"] = [nic]
+            config["b_info"]["cmdline"] = cmdline
+    return json.dumps(domains)
+
+
 def test_nics_are_parsed_from_the_libxl_domain_config():
-    domains = xl.parse_list_long(read(CONSTRUCTED))
+    domains = xl.parse_list_long(cloud1_list_long_with_nics())
     assert domains["m-fx-a"]["nics"] == [{"devid": 0, "mac": "00:16:3e:42:7e:bc", "ip": "10.77.0.50",
                                           "bridge": "xenbr0", "mtu": 1500, "model": None}]
     assert domains["m-fx-p"]["nics"][0]["mac"] == "02:00:0a:4d:00:33"  # normalised to lower case
@@ -185,24 +206,25 @@ def test_nics_come_in_devid_order_and_garbage_is_an_error():
         xl.parse_nics({"nics": ["xenbr0"]})
 
 
-@pytest.mark.skipif(not os.path.exists(RECORDED), reason="no recorded xl list -l with a vif yet")
 def test_recorded_vif_domain_parses():
-    domains = xl.parse_list_long(read(RECORDED))
-    nics = [nic for domain in domains.values() for nic in domain["nics"]]
-    assert nics, "the recording has no domain with a NIC"
-    for nic in nics:
-        assert appvm.MAC_PATTERN.match(nic["mac"]) and nic["bridge"]
+    """`xl list -l` of an app VM `capsule run --ip 10.77.0.60/24 --gateway 10.77.0.1` started (recorded)."""
+    from test_xl_parsers import fixture
+    domain = xl.parse_list_long(fixture("appvm_vif_list_l.txt"))["m-net-a"]
+    assert domain["nics"] == [{"devid": 0, "mac": "00:16:3e:e2:80:5d", "ip": "10.77.0.60", "bridge": "xenbr0",
+                               "mtu": None, "model": None}]
+    assert appvm.network_from_domain(domain["nics"], domain["cmdline"]) == {
+        "address": "10.77.0.60/24", "gateway": "10.77.0.1", "mac": "00:16:3e:e2:80:5d", "bridge": "xenbr0"}
 
 
-def constructed_cloud1():
+def networked_cloud1():
     from test_xl_parsers import fixture, recorded_cloud1
     recorded = recorded_cloud1()
-    recorded.outputs["xl list -l"] = (0, read(CONSTRUCTED), "")
+    recorded.outputs["xl list -l"] = (0, cloud1_list_long_with_nics(), "")
     return recorded, fixture
 
 
 def test_live_app_vms_report_the_network_xen_holds(tmp_path):
-    recorded, _fixture = constructed_cloud1()
+    recorded, _fixture = networked_cloud1()
     runtime = Runtime(state_dir=str(tmp_path), image_store="/tmp/m-images", xl=recorded)
     views = {view["name"]: view for view in runtime.app_vms(reap=False)}
     assert views["m-fx-a"]["network"] == {"address": "10.77.0.50/24", "gateway": "10.77.0.1",
@@ -214,7 +236,7 @@ def test_live_app_vms_report_the_network_xen_holds(tmp_path):
 
 
 def test_a_live_app_vms_network_is_xens_not_the_recorded_wish(tmp_path):
-    recorded, _fixture = constructed_cloud1()
+    recorded, _fixture = networked_cloud1()
     runtime = Runtime(state_dir=str(tmp_path), image_store="/tmp/m-images", xl=recorded)
     runtime.save_definition({"name": "m-fx-a", "image": "counter", "kind": "flexcapsule", "memory_mib": 16,
                              "vcpus": 1, "args": "", "network": None})
@@ -229,7 +251,7 @@ def test_a_live_app_vms_network_is_xens_not_the_recorded_wish(tmp_path):
 def test_a_migrated_in_app_vm_has_the_network_it_was_defined_with(tmp_path, store):
     """Nothing is recorded on the destination: the definition read back from Xen (what xl migrate carried) must
     equal the one the source made, or app_vm there would see a name clash."""
-    recorded, _fixture = constructed_cloud1()
+    recorded, _fixture = networked_cloud1()
     runtime = Runtime(state_dir=str(tmp_path), image_store="/tmp/m-images", xl=recorded)
     arrived = runtime.definition_from_domain(runtime.domains()["m-fx-a"])
     made = appvm.make_definition("m-fx-a", "httpd", appvm.load_manifest("httpd", store), network=NETWORK)
@@ -242,11 +264,11 @@ def test_a_migrated_in_app_vm_has_the_network_it_was_defined_with(tmp_path, stor
 
 @pytest.fixture
 def net_runtime(tmp_path):
-    """cloud1 with the constructed NICs, a bridge xenbr0 in a fake /sys/class/net, and a stopped app VM."""
+    """cloud1 with the NICs of cloud1_list_long_with_nics, a bridge xenbr0 in a fake /sys/class/net, and a stopped app VM."""
     sys_net = tmp_path / "sys"
     (sys_net / "xenbr0" / "bridge").mkdir(parents=True)
     (sys_net / "eth0").mkdir()
-    recorded, _fixture = constructed_cloud1()
+    recorded, _fixture = networked_cloud1()
     runtime = Runtime(state_dir=str(tmp_path / "run"), image_store="/tmp/m-images", xl=recorded,
                       sys_class_net=str(sys_net))
     runtime.save_definition({"name": "m-stopped", "image": "counter", "kind": "flexcapsule", "memory_mib": 8,
@@ -332,7 +354,7 @@ def test_preflight_asks_the_destination_about_the_app_vms_nic(net_runtime, monke
                       "--address", "10.77.0.50", "--mac", "00:16:3e:42:7e:bc", "--vif-script", "vif-flexcapsule"]]
 
 
-# The vif backend of m-fx-a (domid 2 in the constructed fixture), where libxl wrote the NIC's hotplug script.
+# The vif backend of m-fx-a (domid 2 in cloud1_list_long_with_nics), where libxl wrote the NIC's hotplug script.
 VIF_SCRIPT_KEY = "xenstore-read /local/domain/0/backend/vif/2/0/script"
 
 
@@ -486,19 +508,15 @@ def test_inventory_exposes_the_address_without_prefix():
 
 # ---------------------------------------------------------------- the app_vm module
 
-from test_app_vm_module import run_module  # noqa: E402,F401  (the fixture)
+from test_app_vm_module import counter_image_store, run_module  # noqa: E402,F401  (run_module: the fixture)
 
 import app_vm  # noqa: E402
 
 
 @pytest.fixture
 def networked_cloud_vm(monkeypatch, tmp_path):
-    """cloud1 with the constructed NICs; m-fx-a was defined with NETWORK; xenbr0 exists."""
-    store = tmp_path / "images"
-    (store / "counter").mkdir(parents=True)
-    (store / "counter" / "kernel.elf").write_bytes(b"\0")
-    (store / "counter" / "manifest.json").write_text(json.dumps({
-        "name": "counter", "kind": "flexcapsule", "kernel": "kernel.elf", "cmdline": "", "memory_mib": 8}))
+    """cloud1 with the NICs of cloud1_list_long_with_nics; m-fx-a was defined with NETWORK; xenbr0 exists."""
+    store = counter_image_store(tmp_path)
     state = tmp_path / "run"
     (state / "apps" / "m-fx-a").mkdir(parents=True)
     (state / "apps" / "m-fx-a" / "definition.json").write_text(json.dumps({
@@ -506,7 +524,7 @@ def networked_cloud_vm(monkeypatch, tmp_path):
         "network": appvm.make_network("m-fx-a", NETWORK)}))
     sys_net = tmp_path / "sys"
     (sys_net / "xenbr0" / "bridge").mkdir(parents=True)
-    recorded, _fixture = constructed_cloud1()
+    recorded, _fixture = networked_cloud1()
     # The module's own import path, so its errors are the classes the module catches.
     from ansible.module_utils.flexcapsule.runtime import Runtime as ModuleRuntime
     monkeypatch.setattr(app_vm, "Runtime", lambda state_dir, image_store: ModuleRuntime(
@@ -571,8 +589,7 @@ def run_fc_network(tmp_path, cmdline, with_eth0=True):
     import shutil
     import subprocess
     busybox = shutil.which("busybox")
-    if busybox is None:
-        pytest.skip("busybox is not installed")
+    assert busybox, "busybox is not installed (scripts/setup.sh installs busybox-static)"
     function = re.search(r"^fc_network\(\) \{.*?^\}$", read(INIT), re.MULTILINE | re.DOTALL).group(0)
     log = tmp_path / "calls"
     stubs = "".join('%s() { echo "%s $*" >> "$CALLS"; }\n' % (command, command)

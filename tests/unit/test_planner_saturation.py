@@ -5,7 +5,7 @@ The inputs have the shape of what consolidate.yml gathered in the lab's load-sep
 measured at about 0.42 vCPU each while dom0 took the rest of the vCPU."""
 import pytest
 
-from flexcapsule.consolidate import flag_saturation, gather_input, planner_input
+from flexcapsule.consolidate import flag_saturation, planner_input
 from flexcapsule.planner import PlannerError, Policy, load_catalog, plan
 from flexcapsule.planner.demand import busy_fraction, saturated_demand
 from flexcapsule.report import render_report
@@ -24,7 +24,7 @@ def _lab_fleet(busy=(99.6, 99.9, 99.3), load=((41.8, 42.0, 41.5), (42.1, 41.9, 4
 
 
 def _plan(fleet, policy):
-    apps, vms, placement, saturated = gather_input(fleet, 95, policy.saturation_threshold)
+    apps, vms, placement, saturated = planner_input(fleet, 95, policy.saturation_threshold)
     result = plan(apps, vms, placement, load_catalog(kind="lab"), policy)
     return flag_saturation(result.to_dict(), saturated, policy.saturation_threshold)
 
@@ -56,7 +56,7 @@ def test_saturated_cloud_vm_is_separated_and_flagged():
 
 
 def test_a_busy_but_unsaturated_cloud_vm_keeps_its_measurements():
-    apps, _, _, saturated = gather_input(_lab_fleet(busy=(90.0, 91.0, 89.5)), 95, 0.95)
+    apps, _, _, saturated = planner_input(_lab_fleet(busy=(90.0, 91.0, 89.5)), 95, 0.95)
     assert saturated == {}
     assert {a.name: a.cpu for a in apps}["idle-load-1"] == pytest.approx(0.42)
 
@@ -72,16 +72,16 @@ def test_facts_templated_as_text_are_read():
     # Ansible's set_fact renders nr_cpus as "1".
     fleet = _lab_fleet()
     fleet[0]["nr_cpus"] = "1"
-    assert list(gather_input(fleet, 95, 0.95)[3]) == ["cloud3"]
+    assert list(planner_input(fleet, 95, 0.95)[3]) == ["cloud3"]
     fleet[0]["nr_cpus"] = "one"
     with pytest.raises(PlannerError, match="nr_cpus"):
-        gather_input(fleet, 95, 0.95)
+        planner_input(fleet, 95, 0.95)
 
 
 def test_bad_host_samples_are_refused():
     fleet = _lab_fleet(busy=(99.0, -5.0))
     with pytest.raises(PlannerError, match="busy samples"):
-        gather_input(fleet, 95, 0.95)
+        planner_input(fleet, 95, 0.95)
 
 
 def test_busy_fraction_is_the_mean_over_the_window_of_the_capacity():

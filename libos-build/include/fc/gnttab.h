@@ -18,6 +18,5 @@ long fc_gnttab_grant(domid_t dom, const void *va, int readonly);
 /* Revokes access: 0, or -FC_EBUSY while the other side still has it mapped (the reference
  * then stays allocated; try again later). */
 int fc_gnttab_end(grant_ref_t ref);
-unsigned fc_gnttab_in_use(void); /* references granted (for tests and reports) */
 
 #endif

@@ -129,10 +129,6 @@ void fc_shutdown_service(void);
  * after it, oldest first, once xenstore, events and time are back (cancelled = 1: same
  * domain, same backends; 0: a new domain). Both run in the shutdown handler, possibly from
  * the event upcall, never while fc_kernel_busy. */
-struct fc_suspend_hook {
-    void (*quiesce)(void);
-    void (*resume)(int cancelled);
-};
 void fc_suspend_hook_register(void (*quiesce)(void), void (*resume)(int cancelled));
 
 /* kernel/init.c */

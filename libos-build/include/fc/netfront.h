@@ -8,13 +8,6 @@
 
 typedef void (*fc_netfront_rx_t)(const void *frame, size_t len);
 
-struct fc_netfront_stats {
-    uint64_t rx_frames, tx_frames, rx_errors, tx_errors, tx_ring_full;
-    uint64_t connects, grants_leaked;
-    uint64_t last_reconnect_us, last_disconnect_us; /* handshake times */
-    uint64_t wait_initwait_us, publish_us, wait_connected_us; /* the last handshake's phases */
-};
-
 /* Connects device/vif/0 to its backend; frames go to `rx` (from fc_netfront_poll only).
  * 0, -FC_ENODEV without a vif, -FC_EIO/-FC_ENOMEM on failure. Registers for suspend. */
 int fc_netfront_up(fc_netfront_rx_t rx, uint8_t mac[6]);
@@ -28,6 +21,5 @@ int fc_netfront_poll(void);
 int fc_netfront_has_work(void);
 /* 1 once after each reconnection (suspend/resume): time to announce ourselves. */
 int fc_netfront_take_reconnected(void);
-const struct fc_netfront_stats *fc_netfront_stats(void);
 
 #endif

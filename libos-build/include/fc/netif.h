@@ -26,7 +26,7 @@ struct fc_netif {
     /* Copies the frame out before returning. 0, or -errno (-EAGAIN: ring full, dropped).
      * Must not call back into the stack (no fc_netstack_input from inside transmit). */
     int (*transmit)(struct fc_netif *nif, const void *frame, size_t len);
-    void *driver;
+    void *driver; /* the driver's own (the host tests' simulated host); the stack never looks */
 };
 
 /* stack side (net/) */

@@ -244,25 +244,33 @@ def network_from_domain(nics, cmdline):
             "mac": (nic.get("mac") or "").lower() or None, "bridge": nic.get("bridge")}
 
 
+def address_mac_conflicts(name, addresses, macs, views):
+    """Other app VMs among views (any but `name`) that use one of these IPv4 addresses (without prefix) or MACs
+    (lower case)."""
+    problems = []
+    for view in views:
+        other = view.get("network")
+        if view.get("name") == name or not other:
+            continue
+        ip = (other.get("address") or "").split("/")[0]
+        if ip and ip in addresses:
+            problems.append("address %s is already used by app VM %r" % (ip, view["name"]))
+        mac = (other.get("mac") or "").lower()
+        if mac and mac in macs:
+            problems.append("MAC %s is already used by app VM %r" % (mac, view["name"]))
+    return problems
+
+
 def network_conflicts(definition, views):
     """Problems with another app VM on the same cloud VM using this one's address or MAC."""
     network = definition.get("network")
     if not network:
         return []
-    problems = []
-    own_ip = network["address"].split("/")[0]
-    for view in views:
-        other = view.get("network")
-        if view.get("name") == definition["name"] or not other:
-            continue
-        if other.get("address") and other["address"].split("/")[0] == own_ip:
-            problems.append("address %s is already used by app VM %r on this cloud VM" % (own_ip, view["name"]))
-        if other.get("mac") and other["mac"].lower() == network["mac"]:
-            problems.append("MAC %s is already used by app VM %r on this cloud VM%s" % (
-                network["mac"], view["name"],
-                " (set network.mac: the default MAC derived from the name collides)" if
-                network["mac"] == default_mac(definition["name"]) else ""))
-    return problems
+    default = network["mac"] == default_mac(definition["name"])
+    return ["%s on this cloud VM%s" % (problem, " (set network.mac: the default MAC derived from the name collides)"
+                                       if default and problem.startswith("MAC") else "")
+            for problem in address_mac_conflicts(definition["name"], [network["address"].split("/")[0]],
+                                                 [network["mac"]], views)]
 
 
 # ---------------------------------------------------------------- image store

@@ -15,18 +15,12 @@ def percentile(samples, pct):
 def planner_input(fleet, cpu_percentile=95.0, saturation_threshold=None):
     """fleet: [{"name", "instance_type", "app_vms": [{"name", "state", "memory_mib", "vcpus",
     "cpu_samples": [CPU % of one vCPU, ...]}], optionally "nr_cpus" and "cpu_busy_samples" (CPU %
-    of every domain, dom0 included, over the same window)}] -> (apps, cloud_vms, placement).
+    of every domain, dom0 included, over the same window)}] -> (apps, cloud_vms, placement,
+    saturated).
 
-    Only running app VMs are placed; a finished one holds no resources. See gather_input for
-    saturated cloud VMs."""
-    apps, cloud_vms, placement, _ = gather_input(fleet, cpu_percentile, saturation_threshold)
-    return apps, cloud_vms, placement
-
-
-def gather_input(fleet, cpu_percentile=95.0, saturation_threshold=None):
-    """planner_input plus the saturated cloud VMs: {cloud VM: {"busy": fraction, "nr_cpus",
-    "apps": {app VM: {"measured": vCPUs, "demand": vCPUs}}}}. On a cloud VM busy at or above
-    saturation_threshold (None: off) the app VMs' demands are inferred by
+    Only running app VMs are placed; a finished one holds no resources. saturated: {cloud VM:
+    {"busy": fraction, "nr_cpus", "apps": {app VM: {"measured": vCPUs, "demand": vCPUs}}}}; on a
+    cloud VM busy at or above saturation_threshold (None: off) the app VMs' demands are inferred by
     planner.demand.saturated_demand instead of taken as measured."""
     if not fleet:
         raise PlannerError("the inventory lists no cloud VMs to consolidate")
@@ -87,7 +81,7 @@ def saturation_notes(saturated, threshold):
 
 
 def flag_saturation(plan_dict, saturated, threshold):
-    """Mark a plan (Plan.to_dict()) with what gather_input inferred: `saturated` per cloud VM, a
+    """Mark a plan (Plan.to_dict()) with what planner_input inferred: `saturated` per cloud VM, a
     note each, and "source saturated" on the reason of every move off one."""
     plan_dict["saturated"] = saturated
     plan_dict["notes"] = saturation_notes(saturated, threshold) + list(plan_dict.get("notes", []))

@@ -61,11 +61,13 @@ def _read_json(path):
 
 
 class Runtime:
-    def __init__(self, state_dir=STATE_DIR, image_store=appvm.IMAGE_STORE, xl=None, sys_class_net=SYS_CLASS_NET):
+    def __init__(self, state_dir=STATE_DIR, image_store=appvm.IMAGE_STORE, xl=None, sys_class_net=SYS_CLASS_NET,
+                 xen_scripts_dir=appvm.XEN_SCRIPTS_DIR):
         self.state_dir = state_dir
         self.image_store = image_store
         self.xl = xl or Xl()
         self.sys_class_net = sys_class_net
+        self.xen_scripts_dir = xen_scripts_dir  # NIC hotplug scripts (vif-flexcapsule) live here
         self.console_dir = os.path.join(state_dir, "console")
 
     # ------------------------------------------------------------ records

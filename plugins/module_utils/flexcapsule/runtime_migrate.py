@@ -124,12 +124,11 @@ def vif_scripts_of(runtime, domain):
         script = None
         try:
             script = runtime.xl.xenstore_read("/local/domain/0/backend/vif/%d/%d/script"
-                                              % (int(domain["domid"]), int(nic.get("devid") or 0)))
-        except (ToolstackError, AttributeError, TypeError, ValueError, KeyError):
+                                              % (domain["domid"], nic.get("devid") or 0))
+        except ToolstackError:
             script = None
         if not script:
-            definition = runtime.definition(domain["name"]) if hasattr(runtime, "definition") else None
-            script = appvm.vif_script_of((definition or {}).get("network"))
+            script = appvm.vif_script_of((runtime.definition(domain["name"]) or {}).get("network"))
         if os.path.dirname(script) == appvm.XEN_SCRIPTS_DIR:
             script = os.path.basename(script)
         if not SCRIPT_PATTERN.match(script):
@@ -169,22 +168,12 @@ def preflight_report(runtime, name, image, bridges=(), addresses=(), macs=(), vi
     if bridges:
         report["missing_bridges"] = [bridge for bridge in bridges if not runtime.has_bridge(bridge)]
     if vif_scripts:
-        scripts_dir = getattr(runtime, "xen_scripts_dir", appvm.XEN_SCRIPTS_DIR)
         report["missing_vif_scripts"] = [
             script for script in vif_scripts
-            if not SCRIPT_PATTERN.match(script) or not os.access(script_path(script, scripts_dir), os.X_OK)]
+            if not SCRIPT_PATTERN.match(script) or not os.access(script_path(script, runtime.xen_scripts_dir), os.X_OK)]
     if addresses or macs:
-        conflicts = []
-        for view in runtime.app_vms(reap=False):
-            other = view.get("network") or {}
-            if view["name"] == name or not other:
-                continue
-            if other.get("address") and other["address"].split("/")[0] in addresses:
-                conflicts.append("address %s is already used by app VM %r" % (other["address"].split("/")[0],
-                                                                             view["name"]))
-            if other.get("mac") and other["mac"].lower() in macs:
-                conflicts.append("MAC %s is already used by app VM %r" % (other["mac"].lower(), view["name"]))
-        report["network_conflicts"] = conflicts
+        report["network_conflicts"] = appvm.address_mac_conflicts(name, list(addresses), [m.lower() for m in macs],
+                                                                  runtime.app_vms(reap=False))
     return report
 
 

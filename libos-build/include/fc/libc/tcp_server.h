@@ -22,7 +22,7 @@ struct fc_tcp_server_ops {
 int fc_tcp_serve(uint16_t port, size_t max_clients, const struct fc_tcp_server_ops *ops,
                  void *app);
 
-/* Sends all of data, waiting up to timeout_ms for room each time; 0 or -errno. */
+/* Sends all of data within timeout_ms: 0, or -errno (-FC_EAGAIN: only part was queued in time). */
 int fc_tcp_send_all(int sock, const void *data, size_t len, long timeout_ms);
 
 #endif

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Tiny assertion helper for the kernel's host tests: count, report, exit non-zero on failure. */
+/* Tiny assertion helper for the kernel's and the network stack's host tests: count, report,
+ * exit non-zero on failure. One test binary per source file, so the counters are static. */
 #ifndef KCHECK_H
 #define KCHECK_H
 
@@ -14,6 +15,19 @@ static unsigned kcheck_passed, kcheck_failed;
         } else {                                                                      \
             kcheck_failed++;                                                          \
             fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);           \
+        }                                                                             \
+    } while (0)
+
+/* KCHECK with a formatted explanation on failure */
+#define KCHECKF(cond, ...)                                                            \
+    do {                                                                              \
+        if (cond) {                                                                   \
+            kcheck_passed++;                                                          \
+        } else {                                                                      \
+            kcheck_failed++;                                                          \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);           \
+            fprintf(stderr, __VA_ARGS__);                                             \
+            fputc('\n', stderr);                                                      \
         }                                                                             \
     } while (0)
 

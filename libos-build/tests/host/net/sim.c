@@ -66,33 +66,37 @@ uint64_t fc_netenv_now_ns(void)
 static void deliver_due(void);
 static void run_timers(void);
 
-/* A blocking call in a test app: deliver what is due, and let time pass up to the deadline
- * (but not past the next frame or timer, so other hosts get to act). */
+/* Lets time pass up to `limit`, but not past the next frame on the wire or any host's next
+ * timer (so every host gets to act), then delivers and runs what is due. */
+static void advance(uint64_t limit)
+{
+    uint64_t next = limit;
+    for (int i = 0; i < wire_count; i++)
+        if (wire[i].at < next)
+            next = wire[i].at;
+    for (int h = 0; h < sim_nhosts; h++) {
+        if (sim_hosts[h].suspended)
+            continue;
+        net_cur = sim_hosts[h].ns;
+        uint64_t d = fc_netstack_next_deadline();
+        if (d < next)
+            next = d;
+    }
+    if (next > sim_now)
+        sim_now = next;
+    deliver_due();
+    run_timers();
+}
+
+/* A blocking call in a test app: deliver what is due, and let time pass towards the
+ * deadline, 10 ms at most per call. */
 void fc_netenv_wait(uint64_t deadline_ns)
 {
     struct fc_netstack *saved = net_cur;
     deliver_due();
     run_timers();
-    if (deadline_ns > sim_now) {
-        uint64_t next = deadline_ns;
-        for (int i = 0; i < wire_count; i++)
-            if (wire[i].at < next)
-                next = wire[i].at;
-        for (int h = 0; h < sim_nhosts; h++) {
-            if (sim_hosts[h].suspended)
-                continue;
-            net_cur = sim_hosts[h].ns;
-            uint64_t d = fc_netstack_next_deadline();
-            if (d < next)
-                next = d;
-        }
-        if (next > sim_now + 10 * SIM_MS)
-            next = sim_now + 10 * SIM_MS;
-        if (next > sim_now)
-            sim_now = next;
-        deliver_due();
-        run_timers();
-    }
+    if (deadline_ns > sim_now)
+        advance(deadline_ns < sim_now + 10 * SIM_MS ? deadline_ns : sim_now + 10 * SIM_MS);
     net_cur = saved;
 }
 
@@ -208,22 +212,7 @@ void sim_step(uint64_t max_advance)
     struct fc_netstack *saved = net_cur;
     deliver_due();
     run_timers();
-    uint64_t next = sim_now + max_advance;
-    for (int i = 0; i < wire_count; i++)
-        if (wire[i].at < next)
-            next = wire[i].at;
-    for (int h = 0; h < sim_nhosts; h++) {
-        if (sim_hosts[h].suspended)
-            continue;
-        net_cur = sim_hosts[h].ns;
-        uint64_t d = fc_netstack_next_deadline();
-        if (d < next)
-            next = d;
-    }
-    if (next > sim_now)
-        sim_now = next;
-    deliver_due();
-    run_timers();
+    advance(sim_now + max_advance);
     net_cur = saved;
 }
 
@@ -270,4 +259,13 @@ void sim_teardown(void)
     sim_nhosts = 0;
     wire_count = 0;
     net_cur = NULL;
+}
+
+long sim_recv_all(int sock, void *buf, size_t cap, size_t *got, long timeout_ms)
+{
+    long r;
+    *got = 0;
+    while ((r = fc_tcp_recv(sock, (uint8_t *)buf + *got, cap - *got, timeout_ms)) > 0)
+        *got += (size_t)r;
+    return r;
 }

@@ -49,6 +49,9 @@ void sim_select(struct sim_host *h);
 void sim_step(uint64_t max_advance);
 void sim_inject(struct sim_host *h, const void *frame, size_t len); /* straight into its stack */
 void sim_teardown(void);  /* destroys every stack */
+/* Receives on sock (the selected host's) into buf until the peer closes, an error, or a
+ * timeout; *got is how many bytes arrived. Returns the last fc_tcp_recv result (0: closed). */
+long sim_recv_all(int sock, void *buf, size_t cap, size_t *got, long timeout_ms);
 
 /* every transmitted frame is also offered to this hook (may be NULL) */
 extern void (*sim_tx_hook)(int from, const uint8_t *frame, size_t len);

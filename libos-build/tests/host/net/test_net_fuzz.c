@@ -17,10 +17,8 @@
 #include <string.h>
 
 #include "frames.h"
-#include "ncheck.h"
+#include "../kernel/kcheck.h"
 #include "sim.h"
-
-unsigned ncheck_passed, ncheck_failed;
 
 static struct sim_host *A, *B;
 #define IP_A IP4(10, 0, 0, 1)
@@ -254,7 +252,7 @@ int main(void)
     cli_udp = fc_udp_bind(0);
     for (int i = 0; i < CLIENTS; i++)
         cli[i] = -1;
-    NCHECK(srv_listen >= 0 && srv_udp >= 0 && cli_udp >= 0);
+    KCHECK(srv_listen >= 0 && srv_udp >= 0 && cli_udp >= 0);
 
     /* warm up: real traffic fills the corpus */
     for (int i = 0; i < 2000; i++) {
@@ -262,7 +260,7 @@ int main(void)
         traffic_b();
         sim_step(SIM_MS);
     }
-    NCHECK(ncorpus == CORPUS);
+    KCHECK(ncorpus == CORPUS);
 
     struct fc_net_info start = {0}, prev, now;
     sim_select(A);
@@ -297,19 +295,19 @@ int main(void)
         if (!within_bounds(B, &why))
             bad_bounds++;
     }
-    NCHECKF(bad_count == 0, "%ld frames not counted exactly once", bad_count);
-    NCHECKF(bad_mono == 0, "%ld counter decreases", bad_mono);
-    NCHECKF(bad_bounds == 0, "%ld bound violations (last: %s)", bad_bounds, why);
-    NCHECKF(sim_max_tx_len <= FC_ETH_FRAME_MAX, "a %zu-byte frame was transmitted", sim_max_tx_len);
+    KCHECKF(bad_count == 0, "%ld frames not counted exactly once", bad_count);
+    KCHECKF(bad_mono == 0, "%ld counter decreases", bad_mono);
+    KCHECKF(bad_bounds == 0, "%ld bound violations (last: %s)", bad_bounds, why);
+    KCHECKF(sim_max_tx_len <= FC_ETH_FRAME_MAX, "a %zu-byte frame was transmitted", sim_max_tx_len);
     sim_select(A);
     fc_net_info(&now);
-    NCHECK(now.rx_frames - start.rx_frames >= (uint64_t)frames);
-    NCHECK(now.rx_bad_checksum > start.rx_bad_checksum);
-    NCHECK(now.rx_truncated > start.rx_truncated);
-    NCHECK(now.rx_out_of_window > start.rx_out_of_window);
-    NCHECK(now.rx_dropped > start.rx_dropped);
-    NCHECK(now.rx_fragments > start.rx_fragments);
-    NCHECK(bytes_echoed > 100000 && connects_ok > 20);
+    KCHECK(now.rx_frames - start.rx_frames >= (uint64_t)frames);
+    KCHECK(now.rx_bad_checksum > start.rx_bad_checksum);
+    KCHECK(now.rx_truncated > start.rx_truncated);
+    KCHECK(now.rx_out_of_window > start.rx_out_of_window);
+    KCHECK(now.rx_dropped > start.rx_dropped);
+    KCHECK(now.rx_fragments > start.rx_fragments);
+    KCHECK(bytes_echoed > 100000 && connects_ok > 20);
     printf("net fuzz: %ld frames into A: +%lu bad checksum, +%lu truncated, +%lu out of window, +%lu dropped, "
            "+%lu fragments, +%lu RSTs sent; background: %lu connects (%lu failed), %lu bytes echoed, %lu UDP "
            "answers\n",
@@ -338,7 +336,7 @@ int main(void)
     /* each connection left may retransmit and be answered a few times; an ACK war over a
      * 100 us wire would be thousands of frames per connection */
     uint64_t quiet_bound = 100 + 40 * (uint64_t)(ua.pcbs + ub.pcbs);
-    NCHECKF(sim_wire_frames - before_quiet < quiet_bound, "%lu frames in 2 s of idle apps, %u+%u connections",
+    KCHECKF(sim_wire_frames - before_quiet < quiet_bound, "%lu frames in 2 s of idle apps, %u+%u connections",
             (unsigned long)(sim_wire_frames - before_quiet), ua.pcbs, ub.pcbs);
 
     /* after all that, a clean exchange still works */
@@ -354,25 +352,23 @@ int main(void)
     int l = fc_tcp_listen(8080, 4);
     sim_select(B);
     int c = fc_tcp_connect(IP_A, 8080, 5000);
-    NCHECK(l >= 0 && c >= 0);
+    KCHECK(l >= 0 && c >= 0);
     sim_select(A);
     int s = fc_tcp_accept(l, NULL, NULL, 5000);
-    NCHECK(s >= 0);
+    KCHECK(s >= 0);
     static uint8_t data[20000], got[20000];
     for (size_t i = 0; i < sizeof(data); i++)
         data[i] = (uint8_t)(i * 13);
     sim_select(B);
-    NCHECK(fc_tcp_send(c, data, sizeof(data), 5000) == (long)sizeof(data));
+    KCHECK(fc_tcp_send(c, data, sizeof(data), 5000) == (long)sizeof(data));
     fc_tcp_close(c);
     sim_select(A);
-    size_t n = 0;
-    long r;
-    while ((r = fc_tcp_recv(s, got + n, sizeof(got) - n, 5000)) > 0)
-        n += (size_t)r;
-    NCHECK(r == 0 && n == sizeof(data) && memcmp(got, data, n) == 0);
+    size_t n;
+    long r = sim_recv_all(s, got, sizeof(got), &n, 5000);
+    KCHECK(r == 0 && n == sizeof(data) && memcmp(got, data, n) == 0);
     fc_tcp_close(s);
 
     sim_teardown();
-    NCHECK(sim_pages_outstanding == 0);
-    return ncheck_summary("net fuzz");
+    KCHECK(sim_pages_outstanding == 0);
+    return kcheck_summary("net fuzz");
 }

@@ -14,10 +14,8 @@
 #include <string.h>
 
 #include "frames.h"
-#include "ncheck.h"
+#include "../kernel/kcheck.h"
 #include "sim.h"
-
-unsigned ncheck_passed, ncheck_failed;
 
 static struct sim_host *A, *B;
 #define IP_A IP4(10, 0, 0, 1)
@@ -92,10 +90,10 @@ static void check_all_released(const char *what)
 {
     run_for(3 * SIM_S);
     struct net_usage ua = usage(A), ub = usage(B);
-    NCHECKF(ua.pcbs == 0 && ub.pcbs == 0 && ua.socks == 0 && ub.socks == 0, "%s: pcbs %u/%u socks %u/%u", what,
+    KCHECKF(ua.pcbs == 0 && ub.pcbs == 0 && ua.socks == 0 && ub.socks == 0, "%s: pcbs %u/%u socks %u/%u", what,
             ua.pcbs, ub.pcbs, ua.socks, ub.socks);
     long stack_pages = (long)ua.pages + (long)ub.pages;
-    NCHECKF(sim_pages_outstanding == stack_pages, "%s: %ld pages out, stacks hold %ld", what,
+    KCHECKF(sim_pages_outstanding == stack_pages, "%s: %ld pages out, stacks hold %ld", what,
             sim_pages_outstanding, stack_pages);
 }
 
@@ -163,14 +161,14 @@ static void test_bulk(void)
     impair(20000, 10000, 200000, 400000); /* 2% loss, 1% duplicates, 0.2-0.6 ms, reordered */
     sim_select(A);
     int l = fc_tcp_listen(5001, 4);
-    NCHECK(l >= 0);
+    KCHECK(l >= 0);
     int sb, sa;
-    NCHECK(connect_pair(5001, &sa, &sb) == 0);
+    KCHECK(connect_pair(5001, &sa, &sb) == 0);
     sim_select(A);
     uint32_t pip = 0;
     uint16_t pport = 0;
     sa = fc_tcp_accept(l, &pip, &pport, 5000);
-    NCHECK(sa >= 0 && pip == IP_B && pport >= 49152);
+    KCHECK(sa >= 0 && pip == IP_B && pport >= 49152);
     const uint64_t total = 1 << 20;
     struct stream_end ea = {A, sa, 1, 2, total, 0, 0, total, 0, 0, 0, 0, 0, 0};
     struct stream_end eb = {B, sb, 2, 1, total, 0, 0, total, 0, 0, 0, 0, 0, 0};
@@ -180,14 +178,14 @@ static void test_bulk(void)
         pump(&eb);
         sim_step(SIM_MS);
     }
-    NCHECKF(ea.received == total && eb.received == total, "A got %lu, B got %lu of %lu in %lu ms",
+    KCHECKF(ea.received == total && eb.received == total, "A got %lu, B got %lu of %lu in %lu ms",
             (unsigned long)ea.received, (unsigned long)eb.received, (unsigned long)total,
             (unsigned long)((sim_now - start) / SIM_MS));
-    NCHECK(!ea.bad && !eb.bad && !ea.err && !eb.err);
+    KCHECK(!ea.bad && !eb.bad && !ea.err && !eb.err);
     struct fc_net_info ia = info_of(A), ib = info_of(B);
-    NCHECK(ia.tcp_retransmits + ib.tcp_retransmits > 0); /* the loss was real */
-    NCHECK(ia.rx_out_of_window + ib.rx_out_of_window > 0); /* so were the duplicates */
-    NCHECK(ia.tcp_resets_sent == 0 && ib.tcp_resets_sent == 0);
+    KCHECK(ia.tcp_retransmits + ib.tcp_retransmits > 0); /* the loss was real */
+    KCHECK(ia.rx_out_of_window + ib.rx_out_of_window > 0); /* so were the duplicates */
+    KCHECK(ia.tcp_resets_sent == 0 && ib.tcp_resets_sent == 0);
     printf("bulk: 2 x 1 MiB in %lu ms simulated; retransmits %lu/%lu, out of order %lu/%lu, out of window %lu/%lu\n",
            (unsigned long)((sim_now - start) / SIM_MS), (unsigned long)ia.tcp_retransmits,
            (unsigned long)ib.tcp_retransmits, (unsigned long)ia.tcp_out_of_order,
@@ -196,17 +194,17 @@ static void test_bulk(void)
 
     /* orderly close: A first; B reads the end of the stream, then closes too */
     sim_select(A);
-    NCHECK(fc_tcp_close(sa) == 0);
-    NCHECK(fc_tcp_recv(sa, NULL, 0, 0) == -FC_EBADF); /* the number is free at once */
+    KCHECK(fc_tcp_close(sa) == 0);
+    KCHECK(fc_tcp_recv(sa, NULL, 0, 0) == -FC_EBADF); /* the number is free at once */
     sim_select(B);
     char c;
-    NCHECK(fc_tcp_recv(sb, &c, 1, 5000) == 0);
+    KCHECK(fc_tcp_recv(sb, &c, 1, 5000) == 0);
     struct fc_pollfd pfd = {sb, FC_POLLIN | FC_POLLOUT, 0};
-    NCHECK(fc_net_poll(&pfd, 1, 0) == 1 && (pfd.revents & FC_POLLIN));
-    NCHECK(fc_tcp_send(sb, "late", 4, 0) == 4); /* CLOSE_WAIT may still send */
-    NCHECK(fc_tcp_close(sb) == 0);
+    KCHECK(fc_net_poll(&pfd, 1, 0) == 1 && (pfd.revents & FC_POLLIN));
+    KCHECK(fc_tcp_send(sb, "late", 4, 0) == 4); /* CLOSE_WAIT may still send */
+    KCHECK(fc_tcp_close(sb) == 0);
     sim_select(A);
-    NCHECK(fc_tcp_close(l) == 0);
+    KCHECK(fc_tcp_close(l) == 0);
     check_all_released("bulk");
     sim_teardown();
 }
@@ -219,18 +217,18 @@ static void test_concurrent(void)
     impair(5000, 2000, 300000, 300000);
     sim_select(A);
     int l = fc_tcp_listen(7, 32);
-    NCHECK(l >= 0);
-    NCHECK(fc_tcp_listen(7, 1) == -FC_EADDRINUSE);
+    KCHECK(l >= 0);
+    KCHECK(fc_tcp_listen(7, 1) == -FC_EADDRINUSE);
     int cb[NCONN], ca[NCONN];
     int naccepted = 0;
     for (int i = 0; i < NCONN; i++) {
         sim_select(B);
         cb[i] = fc_tcp_connect(IP_A, 7, 10000);
-        NCHECKF(cb[i] >= 0, "connect %d: %d", i, cb[i]);
+        KCHECKF(cb[i] >= 0, "connect %d: %d", i, cb[i]);
         if (i == 20) { /* the listener has been holding 21 connections */
             sim_select(A);
             struct fc_pollfd pfd = {l, FC_POLLIN, 0};
-            NCHECK(fc_net_poll(&pfd, 1, 0) == 1 && pfd.revents == FC_POLLIN);
+            KCHECK(fc_net_poll(&pfd, 1, 0) == 1 && pfd.revents == FC_POLLIN);
         }
         if (i >= 20) {
             sim_select(A);
@@ -242,14 +240,14 @@ static void test_concurrent(void)
     sim_select(A);
     while (naccepted < NCONN) {
         int s = fc_tcp_accept(l, NULL, NULL, 2000);
-        NCHECK(s >= 0);
+        KCHECK(s >= 0);
         if (s < 0)
             break;
         ca[naccepted++] = s;
     }
-    NCHECK(naccepted == NCONN);
+    KCHECK(naccepted == NCONN);
     struct net_usage u = usage(A);
-    NCHECK(u.pcbs == NCONN + 1 && u.socks == NCONN + 1);
+    KCHECK(u.pcbs == NCONN + 1 && u.socks == NCONN + 1);
 
     /* B sends a distinct stream on each; A echoes whatever arrives; B checks and closes */
     const uint64_t per = 24 * 1024;
@@ -304,28 +302,28 @@ static void test_concurrent(void)
         }
         sim_step(SIM_MS);
     }
-    NCHECKF(ndone == NCONN && bad == 0, "%d of %d connections done, %d bad", ndone, NCONN, bad);
+    KCHECKF(ndone == NCONN && bad == 0, "%d of %d connections done, %d bad", ndone, NCONN, bad);
     run_for(SIM_S);
     sim_select(A);
     for (int i = 0; i < NCONN; i++) {
         if (closed_a[i])
             continue;
         char c;
-        NCHECK(fc_tcp_recv(ca[i], &c, 1, 1000) == 0);
+        KCHECK(fc_tcp_recv(ca[i], &c, 1, 1000) == 0);
         fc_tcp_close(ca[i]);
     }
     /* a full backlog: the third connection waits (its SYNs are dropped) until one is accepted */
     int l2 = fc_tcp_listen(8, 2);
     sim_select(B);
     int x1 = fc_tcp_connect(IP_A, 8, 2000), x2 = fc_tcp_connect(IP_A, 8, 2000);
-    NCHECK(x1 >= 0 && x2 >= 0);
-    NCHECK(fc_tcp_connect(IP_A, 8, 500) == -FC_ETIMEDOUT);
+    KCHECK(x1 >= 0 && x2 >= 0);
+    KCHECK(fc_tcp_connect(IP_A, 8, 500) == -FC_ETIMEDOUT);
     sim_select(A);
     int y1 = fc_tcp_accept(l2, NULL, NULL, 0);
-    NCHECK(y1 >= 0);
+    KCHECK(y1 >= 0);
     sim_select(B);
     int x3 = fc_tcp_connect(IP_A, 8, 10000);
-    NCHECK(x3 >= 0);
+    KCHECK(x3 >= 0);
     fc_tcp_close(x1);
     fc_tcp_close(x2);
     fc_tcp_close(x3);
@@ -346,41 +344,41 @@ static void test_resets(void)
     /* nobody listens on 81: refused at once */
     sim_select(B);
     uint64_t t0 = sim_now;
-    NCHECK(fc_tcp_connect(IP_A, 81, 5000) == -FC_ECONNREFUSED);
-    NCHECK(sim_now - t0 < 100 * SIM_MS);
-    NCHECK(info_of(A).tcp_resets_sent == 1);
+    KCHECK(fc_tcp_connect(IP_A, 81, 5000) == -FC_ECONNREFUSED);
+    KCHECK(sim_now - t0 < 100 * SIM_MS);
+    KCHECK(info_of(A).tcp_resets_sent == 1);
 
     /* an abort resets the peer: recv and send report it, poll says HUP */
     int sa, sb;
     connect_pair(80, &sa, &sb);
     sim_select(A);
     sa = fc_tcp_accept(l, NULL, NULL, 5000);
-    NCHECK(sa >= 0);
+    KCHECK(sa >= 0);
     sim_select(B);
-    NCHECK(fc_tcp_send(sb, "hello", 5, 0) == 5);
+    KCHECK(fc_tcp_send(sb, "hello", 5, 0) == 5);
     run_for(10 * SIM_MS);
     sim_select(A);
-    NCHECK(fc_tcp_abort(sa) == 0);
+    KCHECK(fc_tcp_abort(sa) == 0);
     run_for(10 * SIM_MS);
     sim_select(B);
     char buf[16];
     struct fc_pollfd pfd = {sb, FC_POLLIN, 0};
-    NCHECK(fc_net_poll(&pfd, 1, 0) == 1 && (pfd.revents & FC_POLLHUP));
-    NCHECK(fc_tcp_recv(sb, buf, sizeof(buf), 0) == -FC_ECONNRESET);
-    NCHECK(fc_tcp_send(sb, "x", 1, 0) == -FC_ECONNRESET);
-    NCHECK(fc_tcp_close(sb) == 0);
-    NCHECK(info_of(A).tcp_resets_sent == 2);
+    KCHECK(fc_net_poll(&pfd, 1, 0) == 1 && (pfd.revents & FC_POLLHUP));
+    KCHECK(fc_tcp_recv(sb, buf, sizeof(buf), 0) == -FC_ECONNRESET);
+    KCHECK(fc_tcp_send(sb, "x", 1, 0) == -FC_ECONNRESET);
+    KCHECK(fc_tcp_close(sb) == 0);
+    KCHECK(info_of(A).tcp_resets_sent == 2);
 
     /* the peer lost its state (a reboot): our next segment draws an RST */
     connect_pair(80, &sa, &sb);
     sim_select(A);
     sa = fc_tcp_accept(l, NULL, NULL, 5000);
-    NCHECK(sa >= 0);
+    KCHECK(sa >= 0);
     fc_netstack_destroy(A->ns);
     A->ns = fc_netstack_create(&A->nif);
     sim_select(B);
-    NCHECK(fc_tcp_send(sb, "anyone?", 7, 0) == 7);
-    NCHECK(fc_tcp_recv(sb, buf, sizeof(buf), 2000) == -FC_ECONNRESET);
+    KCHECK(fc_tcp_send(sb, "anyone?", 7, 0) == 7);
+    KCHECK(fc_tcp_recv(sb, buf, sizeof(buf), 2000) == -FC_ECONNRESET);
     fc_tcp_close(sb);
 
     /* retransmission limit: a peer that is gone for good; silence of a few seconds is
@@ -392,15 +390,15 @@ static void test_resets(void)
     sa = fc_tcp_accept(l, NULL, NULL, 5000);
     sim_blackout = 1;
     sim_select(B);
-    NCHECK(fc_tcp_send(sb, "into the void", 13, 0) == 13);
+    KCHECK(fc_tcp_send(sb, "into the void", 13, 0) == 13);
     t0 = sim_now;
     long r = fc_tcp_recv(sb, buf, sizeof(buf), 10000);
-    NCHECK(r == -FC_EAGAIN); /* 10 s of silence: still connected */
+    KCHECK(r == -FC_EAGAIN); /* 10 s of silence: still connected */
     r = fc_tcp_recv(sb, buf, sizeof(buf), 300000);
-    NCHECK(r == -FC_ECONNRESET);
-    NCHECKF(sim_now - t0 > 20 * SIM_S && sim_now - t0 < 120 * SIM_S, "reset after %lu ms",
+    KCHECK(r == -FC_ECONNRESET);
+    KCHECKF(sim_now - t0 > 20 * SIM_S && sim_now - t0 < 120 * SIM_S, "reset after %lu ms",
             (unsigned long)((sim_now - t0) / SIM_MS));
-    NCHECK(info_of(B).tcp_retransmits >= NET_TCP_RETRIES);
+    KCHECK(info_of(B).tcp_retransmits >= NET_TCP_RETRIES);
     sim_blackout = 0;
     sim_select(B);
     fc_tcp_close(sb);
@@ -410,8 +408,8 @@ static void test_resets(void)
     /* a connect to a silent address gives up at its timeout */
     sim_select(B);
     t0 = sim_now;
-    NCHECK(fc_tcp_connect(IP4(10, 0, 0, 77), 80, 1500) == -FC_ETIMEDOUT);
-    NCHECK(sim_now - t0 >= 1500 * SIM_MS && sim_now - t0 < 1700 * SIM_MS);
+    KCHECK(fc_tcp_connect(IP4(10, 0, 0, 77), 80, 1500) == -FC_ETIMEDOUT);
+    KCHECK(sim_now - t0 >= 1500 * SIM_MS && sim_now - t0 < 1700 * SIM_MS);
     check_all_released("resets");
     sim_teardown();
 }
@@ -427,7 +425,7 @@ static void suspension_run(int announce, int blackout_only)
     sim_select(A);
     int l = fc_tcp_listen(9000, 4);
     int sa, sb;
-    NCHECK(connect_pair(9000, &sa, &sb) == 0);
+    KCHECK(connect_pair(9000, &sa, &sb) == 0);
     sim_select(A);
     sa = fc_tcp_accept(l, NULL, NULL, 5000);
     const uint64_t total = 512 * 1024;
@@ -467,21 +465,21 @@ static void suspension_run(int announce, int blackout_only)
         pump(&eb);
         sim_step(SIM_MS);
     }
-    NCHECKF(ea.received == total && eb.received == total && !ea.bad && !eb.bad && !ea.err && !eb.err,
+    KCHECKF(ea.received == total && eb.received == total && !ea.bad && !eb.bad && !ea.err && !eb.err,
             "announce %d blackout %d: A got %lu, B got %lu, errors %d/%d", announce, blackout_only,
             (unsigned long)ea.received, (unsigned long)eb.received, ea.err, eb.err);
-    NCHECK(resumed != 0);
+    KCHECK(resumed != 0);
     /* the longest time either side went without data, less the suspension itself */
     uint64_t gap = ea.max_gap > eb.max_gap ? ea.max_gap : eb.max_gap;
     uint64_t stall = gap > SUSPEND_NS ? gap - SUSPEND_NS : 0;
     printf("suspension (announce %d, %s): longest gap %lu ms, %lu ms beyond the 3.3 s suspension\n", announce,
            blackout_only ? "wire down" : "VM suspended", (unsigned long)(gap / SIM_MS),
            (unsigned long)(stall / SIM_MS));
-    NCHECK(gap >= SUSPEND_NS);
+    KCHECK(gap >= SUSPEND_NS);
     if (announce)
-        NCHECKF(stall < SIM_S, "stall %lu ms", (unsigned long)(stall / SIM_MS));
+        KCHECKF(stall < SIM_S, "stall %lu ms", (unsigned long)(stall / SIM_MS));
     else
-        NCHECKF(stall < 20 * SIM_S, "stall %lu ms", (unsigned long)(stall / SIM_MS));
+        KCHECKF(stall < 20 * SIM_S, "stall %lu ms", (unsigned long)(stall / SIM_MS));
     sim_select(A);
     fc_tcp_close(sa);
     fc_tcp_close(l);
@@ -499,7 +497,7 @@ static void test_zero_window(void)
     sim_select(A);
     int l = fc_tcp_listen(9100, 4);
     int sa, sb;
-    NCHECK(connect_pair(9100, &sa, &sb) == 0);
+    KCHECK(connect_pair(9100, &sa, &sb) == 0);
     sim_select(A);
     sa = fc_tcp_accept(l, NULL, NULL, 5000);
     const uint64_t total = 200 * 1024;
@@ -507,13 +505,13 @@ static void test_zero_window(void)
     fill(data, 9, 0, total);
     sim_select(B);
     long queued = fc_tcp_send(sb, data, total, 2000); /* fills A's window and B's buffer */
-    NCHECKF(queued > 0 && queued < (long)total && queued <= 2 * (long)NET_TCP_BUF, "queued %ld", queued);
+    KCHECKF(queued > 0 && queued < (long)total && queued <= 2 * (long)NET_TCP_BUF, "queued %ld", queued);
     uint64_t frames_before = sim_wire_frames;
     run_for(20 * SIM_S); /* nobody reads for 20 s */
     uint64_t probes = sim_wire_frames - frames_before;
-    NCHECKF(probes > 2 && probes < 40, "%lu frames in 20 s of zero window", (unsigned long)probes);
+    KCHECKF(probes > 2 && probes < 40, "%lu frames in 20 s of zero window", (unsigned long)probes);
     struct fc_pollfd pfd = {sb, FC_POLLOUT, 0};
-    NCHECK(fc_net_poll(&pfd, 1, 0) == 0); /* still full, still connected */
+    KCHECK(fc_net_poll(&pfd, 1, 0) == 0); /* still full, still connected */
     /* now A reads everything while B sends the rest */
     uint64_t sent = (uint64_t)queued, got = 0;
     int bad = 0;
@@ -537,8 +535,8 @@ static void test_zero_window(void)
         }
         sim_step(SIM_MS);
     }
-    NCHECKF(got == total && !bad, "got %lu of %lu", (unsigned long)got, (unsigned long)total);
-    NCHECK(info_of(B).tcp_resets_sent == 0 && info_of(A).tcp_resets_sent == 0);
+    KCHECKF(got == total && !bad, "got %lu of %lu", (unsigned long)got, (unsigned long)total);
+    KCHECK(info_of(B).tcp_resets_sent == 0 && info_of(A).tcp_resets_sent == 0);
     sim_select(A);
     fc_tcp_close(sa);
     fc_tcp_close(l);
@@ -561,11 +559,11 @@ static void test_close_paths(void)
     connect_pair(9200, &sa, &sb);
     sim_select(A);
     sa = fc_tcp_accept(l, NULL, NULL, 5000);
-    NCHECK(fc_tcp_close(sa) == 0);
+    KCHECK(fc_tcp_close(sa) == 0);
     sim_select(B);
-    NCHECK(fc_tcp_close(sb) == 0);
+    KCHECK(fc_tcp_close(sb) == 0);
     run_for(3 * SIM_S);
-    NCHECK(usage(A).pcbs == 1 && usage(B).pcbs == 0);
+    KCHECK(usage(A).pcbs == 1 && usage(B).pcbs == 0);
 
     /* close with data still queued: all of it arrives, then the end of the stream */
     connect_pair(9200, &sa, &sb);
@@ -573,14 +571,12 @@ static void test_close_paths(void)
     sa = fc_tcp_accept(l, NULL, NULL, 5000);
     static uint8_t data[12000], got[12000];
     fill(data, 77, 0, sizeof(data));
-    NCHECK(fc_tcp_send(sa, data, sizeof(data), 0) == (long)sizeof(data));
-    NCHECK(fc_tcp_close(sa) == 0);
+    KCHECK(fc_tcp_send(sa, data, sizeof(data), 0) == (long)sizeof(data));
+    KCHECK(fc_tcp_close(sa) == 0);
     sim_select(B);
-    size_t n = 0;
-    long r;
-    while ((r = fc_tcp_recv(sb, got + n, sizeof(got) - n, 5000)) > 0)
-        n += (size_t)r;
-    NCHECK(r == 0 && n == sizeof(data) && memcmp(got, data, n) == 0);
+    size_t n;
+    long r = sim_recv_all(sb, got, sizeof(got), &n, 5000);
+    KCHECK(r == 0 && n == sizeof(data) && memcmp(got, data, n) == 0);
     fc_tcp_close(sb);
 
     /* an orphan whose peer never reads: given up (with an RST) after the linger time */
@@ -589,17 +585,17 @@ static void test_close_paths(void)
     sa = fc_tcp_accept(l, NULL, NULL, 5000);
     static uint8_t big[40000];
     long q = fc_tcp_send(sa, big, sizeof(big), 2000);
-    NCHECK(q > 0 && q < (long)sizeof(big));
-    NCHECK(fc_tcp_close(sa) == 0);
+    KCHECK(q > 0 && q < (long)sizeof(big));
+    KCHECK(fc_tcp_close(sa) == 0);
     run_for(30 * SIM_S);
-    NCHECK(usage(A).pcbs == 2); /* still trying */
+    KCHECK(usage(A).pcbs == 2); /* still trying */
     run_for(40 * SIM_S);
-    NCHECK(usage(A).pcbs == 1); /* just the listener */
+    KCHECK(usage(A).pcbs == 1); /* just the listener */
     sim_select(B);
     n = 0;
     while ((r = fc_tcp_recv(sb, got, sizeof(got), 1000)) > 0)
         n += (size_t)r;
-    NCHECKF(r == -FC_ECONNRESET, "n %zu r %ld", n, r); /* the reset discards what was unread */
+    KCHECKF(r == -FC_ECONNRESET, "n %zu r %ld", n, r); /* the reset discards what was unread */
     fc_tcp_close(sb);
 
     /* many short connections in a row, like HTTP/1.0 clients */
@@ -609,7 +605,7 @@ static void test_close_paths(void)
         sb = fc_tcp_connect(IP_A, 9200, 5000);
         if (sb < 0)
             continue;
-        NCHECK(fc_tcp_send(sb, "GET / HTTP/1.0\r\n\r\n", 18, 0) == 18);
+        KCHECK(fc_tcp_send(sb, "GET / HTTP/1.0\r\n\r\n", 18, 0) == 18);
         sim_select(A);
         sa = fc_tcp_accept(l, NULL, NULL, 5000);
         if (sa < 0)
@@ -619,9 +615,7 @@ static void test_close_paths(void)
         fc_tcp_send(sa, data, 3000, 5000);
         fc_tcp_close(sa);
         sim_select(B);
-        n = 0;
-        while ((r = fc_tcp_recv(sb, got + n, sizeof(got) - n, 5000)) > 0)
-            n += (size_t)r;
+        r = sim_recv_all(sb, got, sizeof(got), &n, 5000);
         if (r == 0 && n == 3000 && memcmp(got, data, 3000) == 0)
             ok++;
         fc_tcp_close(sb);
@@ -629,7 +623,7 @@ static void test_close_paths(void)
         if (ua.pcbs > NET_PCBS)
             break;
     }
-    NCHECKF(ok == 300, "%d of 300 short connections", ok);
+    KCHECKF(ok == 300, "%d of 300 short connections", ok);
     sim_select(A);
     fc_tcp_close(l);
     check_all_released("close paths");
@@ -644,16 +638,16 @@ static void test_udp_and_limits(void)
     int ua = fc_udp_bind(53);
     sim_select(B);
     int ub = fc_udp_bind(0);
-    NCHECK(ua >= 0 && ub >= 0);
-    NCHECK(fc_udp_sendto(ub, "query", 5, IP_A, 53) == 5);
+    KCHECK(ua >= 0 && ub >= 0);
+    KCHECK(fc_udp_sendto(ub, "query", 5, IP_A, 53) == 5);
     sim_select(A);
     char buf[32];
     uint32_t ip;
     uint16_t port;
-    NCHECK(fc_udp_recvfrom(ua, buf, sizeof(buf), &ip, &port, 1000) == 5 && ip == IP_B);
-    NCHECK(fc_udp_sendto(ua, "answer", 6, ip, port) == 6);
+    KCHECK(fc_udp_recvfrom(ua, buf, sizeof(buf), &ip, &port, 1000) == 5 && ip == IP_B);
+    KCHECK(fc_udp_sendto(ua, "answer", 6, ip, port) == 6);
     sim_select(B);
-    NCHECK(fc_udp_recvfrom(ub, buf, sizeof(buf), &ip, &port, 1000) == 6 && memcmp(buf, "answer", 6) == 0 &&
+    KCHECK(fc_udp_recvfrom(ub, buf, sizeof(buf), &ip, &port, 1000) == 6 && memcmp(buf, "answer", 6) == 0 &&
            port == 53);
     fc_udp_close(ub);
     /* sockets run out cleanly */
@@ -663,8 +657,8 @@ static void test_udp_and_limits(void)
         if (socks[i] >= 0)
             n++;
     }
-    NCHECK(n == FC_NET_MAX_SOCKETS && socks[FC_NET_MAX_SOCKETS] == -FC_EMFILE);
-    NCHECK(fc_tcp_listen(1, 1) == -FC_EMFILE);
+    KCHECK(n == FC_NET_MAX_SOCKETS && socks[FC_NET_MAX_SOCKETS] == -FC_EMFILE);
+    KCHECK(fc_tcp_listen(1, 1) == -FC_EMFILE);
     for (int i = 0; i < n; i++)
         fc_udp_close(socks[i]);
     sim_select(A);
@@ -697,26 +691,26 @@ static void test_delayed_ack(void)
     for (int i = 0; i < 10; i++) {
         frames_from[0] = frames_from[1] = 0;
         sim_select(B);
-        NCHECK(fc_tcp_send(sb, "GET /counter HTTP/1.0\r\n\r\n", 25, 0) == 25);
+        KCHECK(fc_tcp_send(sb, "GET /counter HTTP/1.0\r\n\r\n", 25, 0) == 25);
         sim_select(A);
-        NCHECK(fc_tcp_recv(sa, buf, sizeof(buf), 1000) == 25);
-        NCHECK(fc_tcp_send(sa, "HTTP/1.0 200 OK\r\n\r\n42", 21, 0) == 21);
+        KCHECK(fc_tcp_recv(sa, buf, sizeof(buf), 1000) == 25);
+        KCHECK(fc_tcp_send(sa, "HTTP/1.0 200 OK\r\n\r\n42", 21, 0) == 21);
         sim_select(B);
-        NCHECK(fc_tcp_recv(sb, buf, sizeof(buf), 1000) == 21);
+        KCHECK(fc_tcp_recv(sb, buf, sizeof(buf), 1000) == 21);
         run_for(100 * SIM_MS);
         /* one segment each way with its ACK riding along, then B's delayed ACK */
-        NCHECKF(frames_from[0] == 1 && frames_from[1] == 2, "A sent %d, B sent %d", frames_from[0],
+        KCHECKF(frames_from[0] == 1 && frames_from[1] == 2, "A sent %d, B sent %d", frames_from[0],
                 frames_from[1]);
     }
     /* nobody answers: the ACK still comes, after the delay */
     frames_from[0] = 0;
     sim_select(B);
-    NCHECK(fc_tcp_send(sb, "x", 1, 0) == 1);
+    KCHECK(fc_tcp_send(sb, "x", 1, 0) == 1);
     run_for(5 * SIM_MS);
-    NCHECK(frames_from[0] == 0);
+    KCHECK(frames_from[0] == 0);
     run_for(30 * SIM_MS);
-    NCHECK(frames_from[0] == 1);
-    NCHECK(info_of(B).tcp_retransmits == 0);
+    KCHECK(frames_from[0] == 1);
+    KCHECK(info_of(B).tcp_retransmits == 0);
     sim_tx_hook = NULL;
     sim_select(A);
     fc_tcp_close(sa);
@@ -742,7 +736,7 @@ int main(void)
     test_close_paths();
     test_udp_and_limits();
     test_delayed_ack();
-    NCHECK(sim_max_tx_len <= FC_ETH_FRAME_MAX);
-    NCHECK(sim_pages_outstanding == 0);
-    return ncheck_summary("net pair");
+    KCHECK(sim_max_tx_len <= FC_ETH_FRAME_MAX);
+    KCHECK(sim_pages_outstanding == 0);
+    return kcheck_summary("net pair");
 }

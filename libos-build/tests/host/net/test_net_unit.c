@@ -9,10 +9,8 @@
 #include <string.h>
 
 #include "frames.h"
-#include "ncheck.h"
+#include "../kernel/kcheck.h"
 #include "sim.h"
-
-unsigned ncheck_passed, ncheck_failed;
 
 #define CAP_MAX 64
 static uint8_t cap[CAP_MAX][FC_ETH_FRAME_MAX + 16];
@@ -47,48 +45,48 @@ static void test_checksums(void)
 {
     /* RFC 1071's worked example */
     const uint8_t ex[8] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
-    NCHECK(net_csum_fold(net_csum_add(0, ex, 8)) == 0x220d);
+    KCHECK(net_csum_fold(net_csum_add(0, ex, 8)) == 0x220d);
     /* split at an even offset gives the same sum */
-    NCHECK(net_csum_fold(net_csum_add(net_csum_add(0, ex, 4), ex + 4, 4)) == 0x220d);
+    KCHECK(net_csum_fold(net_csum_add(net_csum_add(0, ex, 4), ex + 4, 4)) == 0x220d);
     /* odd length: the last byte is the high half of a zero-padded word */
     const uint8_t odd[3] = {0x01, 0x02, 0x03};
-    NCHECK(net_csum_fold(net_csum_add(0, odd, 3)) == (uint16_t)~0x0402);
+    KCHECK(net_csum_fold(net_csum_add(0, odd, 3)) == (uint16_t)~0x0402);
     /* a real IPv4 header with its checksum 0xb861 */
     uint8_t hdr[20] = {0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
                        0x00, 0x00, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7};
-    NCHECK(net_csum_fold(net_csum_add(0, hdr, 20)) == 0xb861);
+    KCHECK(net_csum_fold(net_csum_add(0, hdr, 20)) == 0xb861);
     hdr[10] = 0xb8;
     hdr[11] = 0x61;
-    NCHECK(net_csum_fold(net_csum_add(0, hdr, 20)) == 0);
+    KCHECK(net_csum_fold(net_csum_add(0, hdr, 20)) == 0);
     hdr[15] ^= 1;
-    NCHECK(net_csum_fold(net_csum_add(0, hdr, 20)) != 0);
+    KCHECK(net_csum_fold(net_csum_add(0, hdr, 20)) != 0);
     /* many carries */
     static uint8_t ones[65536];
     memset(ones, 0xff, sizeof(ones));
-    NCHECK(net_csum_fold(net_csum_add(0, ones, sizeof(ones))) == 0);
+    KCHECK(net_csum_fold(net_csum_add(0, ones, sizeof(ones))) == 0);
     for (size_t n = 1; n < 300; n += 37) {
         uint8_t buf[300];
         for (size_t i = 0; i < n; i++)
             buf[i] = (uint8_t)(i * 7 + 3);
-        NCHECK(net_csum_fold(net_csum_add(0, buf, n)) == fb_csum(buf, n, 0));
+        KCHECK(net_csum_fold(net_csum_add(0, buf, n)) == fb_csum(buf, n, 0));
     }
-    NCHECK(net_pseudo_sum(IP4(1, 2, 3, 4), IP4(5, 6, 7, 8), 6, 20) == 0x0102 + 0x0304 + 0x0506 + 0x0708 + 6 + 20);
+    KCHECK(net_pseudo_sum(IP4(1, 2, 3, 4), IP4(5, 6, 7, 8), 6, 20) == 0x0102 + 0x0304 + 0x0506 + 0x0708 + 6 + 20);
 }
 
 static void test_parse_ipv4(void)
 {
     uint32_t a = 0;
-    NCHECK(fc_net_parse_ipv4("10.0.0.1", &a) == 0 && a == IP4(10, 0, 0, 1));
-    NCHECK(fc_net_parse_ipv4("255.255.255.255", &a) == 0 && a == 0xffffffffu);
-    NCHECK(fc_net_parse_ipv4("0.0.0.0", &a) == 0 && a == 0);
-    NCHECK(fc_net_parse_ipv4("192.168.100.200", &a) == 0 && a == IP4(192, 168, 100, 200));
+    KCHECK(fc_net_parse_ipv4("10.0.0.1", &a) == 0 && a == IP4(10, 0, 0, 1));
+    KCHECK(fc_net_parse_ipv4("255.255.255.255", &a) == 0 && a == 0xffffffffu);
+    KCHECK(fc_net_parse_ipv4("0.0.0.0", &a) == 0 && a == 0);
+    KCHECK(fc_net_parse_ipv4("192.168.100.200", &a) == 0 && a == IP4(192, 168, 100, 200));
     const char *bad[] = {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.4 ", " 1.2.3.4", "1..2.3",
                          "1.2.3.-4", "1234.1.1.1", "1.2.3.4/24", "a.b.c.d", "1.2.3.", ".1.2.3", "1.2.3.0x1"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         a = 77;
-        NCHECKF(fc_net_parse_ipv4(bad[i], &a) == -FC_EINVAL && a == 77, "\"%s\"", bad[i]);
+        KCHECKF(fc_net_parse_ipv4(bad[i], &a) == -FC_EINVAL && a == 77, "\"%s\"", bad[i]);
     }
-    NCHECK(fc_net_parse_ipv4(NULL, &a) == -FC_EINVAL);
+    KCHECK(fc_net_parse_ipv4(NULL, &a) == -FC_EINVAL);
 }
 
 static void test_arp(struct sim_host *h)
@@ -98,16 +96,16 @@ static void test_arp(struct sim_host *h)
     ncap = 0;
     fb_arp(f, bcast, mac_peer, 1, mac_peer, IP_PEER, zero6, IP_A);
     sim_inject(h, f, 60);
-    NCHECK(ncap == 1);
+    KCHECK(ncap == 1);
     uint8_t want[60];
     fb_arp(want, mac_peer, mac_a, 2, mac_a, IP_A, mac_peer, IP_PEER);
-    NCHECK(cap_len[0] == 60 && memcmp(cap[0], want, 60) == 0);
+    KCHECK(cap_len[0] == 60 && memcmp(cap[0], want, 60) == 0);
 
     /* a request for someone else: no reply (and it is not learned) */
     ncap = 0;
     fb_arp(f, bcast, mac_other, 1, mac_other, IP4(10, 0, 0, 3), zero6, IP4(10, 0, 0, 9));
     sim_inject(h, f, 60);
-    NCHECK(ncap == 0);
+    KCHECK(ncap == 0);
     /* malformed: wrong hardware type; truncated */
     struct fc_net_info before = info();
     fb_arp(f, bcast, mac_other, 1, mac_other, IP4(10, 0, 0, 3), zero6, IP_A);
@@ -115,54 +113,54 @@ static void test_arp(struct sim_host *h)
     sim_inject(h, f, 60);
     fb_arp(f, bcast, mac_other, 1, mac_other, IP4(10, 0, 0, 3), zero6, IP_A);
     sim_inject(h, f, 14 + 20);
-    NCHECK(ncap == 0);
-    NCHECK(info().rx_truncated == before.rx_truncated + 1);
-    NCHECK(info().rx_dropped >= before.rx_dropped + 1);
+    KCHECK(ncap == 0);
+    KCHECK(info().rx_truncated == before.rx_truncated + 1);
+    KCHECK(info().rx_dropped >= before.rx_dropped + 1);
 
     /* the peer was learned from its request: a datagram to it goes straight out */
     int u = fc_udp_bind(5000);
-    NCHECK(u >= 0);
+    KCHECK(u >= 0);
     ncap = 0;
-    NCHECK(fc_udp_sendto(u, "hi", 2, IP_PEER, 7) == 2);
-    NCHECK(ncap == 1 && memcmp(cap[0], mac_peer, 6) == 0 && fb_get16(cap[0] + 12) == 0x0800);
-    NCHECK(ncap == 1 && cap_len[0] == 60); /* padded to the Ethernet minimum */
-    NCHECK(ncap == 1 && fb_get16(cap[0] + 16) == 20 + 8 + 2);
-    NCHECK(ncap == 1 && fb_csum(cap[0] + 14, 20, 0) == 0);
-    NCHECK(ncap == 1 && fb_csum(cap[0] + 34, 10, fb_pseudo(IP_A, IP_PEER, 17, 10)) == 0);
+    KCHECK(fc_udp_sendto(u, "hi", 2, IP_PEER, 7) == 2);
+    KCHECK(ncap == 1 && memcmp(cap[0], mac_peer, 6) == 0 && fb_get16(cap[0] + 12) == 0x0800);
+    KCHECK(ncap == 1 && cap_len[0] == 60); /* padded to the Ethernet minimum */
+    KCHECK(ncap == 1 && fb_get16(cap[0] + 16) == 20 + 8 + 2);
+    KCHECK(ncap == 1 && fb_csum(cap[0] + 14, 20, 0) == 0);
+    KCHECK(ncap == 1 && fb_csum(cap[0] + 34, 10, fb_pseudo(IP_A, IP_PEER, 17, 10)) == 0);
 
     /* unknown neighbour: a broadcast request, the datagram waits, the reply releases it */
     ncap = 0;
-    NCHECK(fc_udp_sendto(u, "queued", 6, IP4(10, 0, 0, 3), 7) == 6);
-    NCHECK(ncap == 1);
+    KCHECK(fc_udp_sendto(u, "queued", 6, IP4(10, 0, 0, 3), 7) == 6);
+    KCHECK(ncap == 1);
     fb_arp(want, bcast, mac_a, 1, mac_a, IP_A, zero6, IP4(10, 0, 0, 3));
-    NCHECK(cap_len[0] == 60 && memcmp(cap[0], want, 60) == 0);
+    KCHECK(cap_len[0] == 60 && memcmp(cap[0], want, 60) == 0);
     fb_arp(f, mac_a, mac_other, 2, mac_other, IP4(10, 0, 0, 3), mac_a, IP_A);
     sim_inject(h, f, 60);
-    NCHECK(ncap == 2 && memcmp(cap[1], mac_other, 6) == 0 && memcmp(cap[1] + 42, "queued", 6) == 0);
+    KCHECK(ncap == 2 && memcmp(cap[1], mac_other, 6) == 0 && memcmp(cap[1] + 42, "queued", 6) == 0);
 
     /* nobody answers: three requests a second apart, then the frame is dropped */
     ncap = 0;
     before = info();
-    NCHECK(fc_udp_sendto(u, "lost", 4, IP4(10, 0, 0, 4), 7) == 4);
+    KCHECK(fc_udp_sendto(u, "lost", 4, IP4(10, 0, 0, 4), 7) == 4);
     for (int i = 0; i < 50; i++)
         sim_step(100 * SIM_MS);
-    NCHECK(ncap == 3);
-    NCHECK(info().tx_dropped == before.tx_dropped + 1);
+    KCHECK(ncap == 3);
+    KCHECK(info().tx_dropped == before.tx_dropped + 1);
     struct net_usage us;
     fc_netstack_usage(&us);
-    NCHECK(us.pending == 0);
+    KCHECK(us.pending == 0);
 
     /* the queue is bounded: ten frames to an unresolved address keep only the newest few */
     before = info();
     for (int i = 0; i < 10; i++)
         fc_udp_sendto(u, "x", 1, IP4(10, 0, 0, 5), 7);
     fc_netstack_usage(&us);
-    NCHECK(us.pending == NET_ARP_PENDING);
-    NCHECK(info().tx_dropped == before.tx_dropped + 10 - NET_ARP_PENDING);
+    KCHECK(us.pending == NET_ARP_PENDING);
+    KCHECK(info().tx_dropped == before.tx_dropped + 10 - NET_ARP_PENDING);
     for (int i = 0; i < 50; i++)
         sim_step(100 * SIM_MS);
     fc_netstack_usage(&us);
-    NCHECK(us.pending == 0 && us.arp <= NET_ARP_ENTRIES);
+    KCHECK(us.pending == 0 && us.arp <= NET_ARP_ENTRIES);
 
     /* the cache is bounded */
     for (int i = 0; i < 40; i++) {
@@ -170,7 +168,7 @@ static void test_arp(struct sim_host *h)
         sim_inject(h, f, 60);
     }
     fc_netstack_usage(&us);
-    NCHECK(us.arp == NET_ARP_ENTRIES);
+    KCHECK(us.arp == NET_ARP_ENTRIES);
 
     /* expiry: a stale entry is still used while it is refreshed with a new request */
     fb_arp(f, bcast, mac_peer, 1, mac_peer, IP_PEER, zero6, IP_A);
@@ -178,38 +176,38 @@ static void test_arp(struct sim_host *h)
     for (int i = 0; i < 61; i++)
         sim_step(SIM_S);
     ncap = 0;
-    NCHECK(fc_udp_sendto(u, "stale", 5, IP_PEER, 7) == 5);
-    NCHECK(ncap == 2);
-    NCHECK(ncap == 2 && fb_get16(cap[0] + 12) == 0x0806 && fb_get32(cap[0] + 38) == IP_PEER);
-    NCHECK(ncap == 2 && memcmp(cap[1], mac_peer, 6) == 0 && fb_get16(cap[1] + 12) == 0x0800);
+    KCHECK(fc_udp_sendto(u, "stale", 5, IP_PEER, 7) == 5);
+    KCHECK(ncap == 2);
+    KCHECK(ncap == 2 && fb_get16(cap[0] + 12) == 0x0806 && fb_get32(cap[0] + 38) == IP_PEER);
+    KCHECK(ncap == 2 && memcmp(cap[1], mac_peer, 6) == 0 && fb_get16(cap[1] + 12) == 0x0800);
 
     /* gratuitous ARP after a migration: a request and a reply, both broadcast, for our address */
     ncap = 0;
     fc_netstack_announce();
-    NCHECK(ncap == 2);
+    KCHECK(ncap == 2);
     for (int i = 0; i < ncap && i < 2; i++) {
-        NCHECK(memcmp(cap[i], bcast, 6) == 0 && fb_get16(cap[i] + 12) == 0x0806);
-        NCHECK(fb_get32(cap[i] + 28) == IP_A && fb_get32(cap[i] + 38) == IP_A);
-        NCHECK(memcmp(cap[i] + 22, mac_a, 6) == 0);
+        KCHECK(memcmp(cap[i], bcast, 6) == 0 && fb_get16(cap[i] + 12) == 0x0806);
+        KCHECK(fb_get32(cap[i] + 28) == IP_A && fb_get32(cap[i] + 38) == IP_A);
+        KCHECK(memcmp(cap[i] + 22, mac_a, 6) == 0);
     }
-    NCHECK(ncap == 2 && fb_get16(cap[0] + 20) == 1 && fb_get16(cap[1] + 20) == 2);
+    KCHECK(ncap == 2 && fb_get16(cap[0] + 20) == 1 && fb_get16(cap[1] + 20) == 2);
 
     /* off-subnet: through the gateway, or not at all without one */
     ncap = 0;
-    NCHECK(fc_udp_sendto(u, "far", 3, IP4(192, 168, 5, 5), 7) == -FC_ENETUNREACH);
-    NCHECK(ncap == 0);
+    KCHECK(fc_udp_sendto(u, "far", 3, IP4(192, 168, 5, 5), 7) == -FC_ENETUNREACH);
+    KCHECK(ncap == 0);
     h->nif.gateway = IP4(10, 0, 0, 254);
-    NCHECK(fc_udp_sendto(u, "far", 3, IP4(192, 168, 5, 5), 7) == 3);
-    NCHECK(ncap == 1 && fb_get16(cap[0] + 12) == 0x0806 && fb_get32(cap[0] + 38) == IP4(10, 0, 0, 254));
+    KCHECK(fc_udp_sendto(u, "far", 3, IP4(192, 168, 5, 5), 7) == 3);
+    KCHECK(ncap == 1 && fb_get16(cap[0] + 12) == 0x0806 && fb_get32(cap[0] + 38) == IP4(10, 0, 0, 254));
     fb_arp(f, mac_a, mac_other, 2, mac_other, IP4(10, 0, 0, 254), mac_a, IP_A);
     sim_inject(h, f, 60);
-    NCHECK(ncap == 2 && memcmp(cap[1], mac_other, 6) == 0 && fb_get32(cap[1] + 30) == IP4(192, 168, 5, 5));
+    KCHECK(ncap == 2 && memcmp(cap[1], mac_other, 6) == 0 && fb_get32(cap[1] + 30) == IP4(192, 168, 5, 5));
     h->nif.gateway = 0;
     /* broadcast goes to ff:ff:.. without ARP */
     ncap = 0;
-    NCHECK(fc_udp_sendto(u, "all", 3, IP4(10, 0, 0, 255), 7) == 3);
-    NCHECK(ncap == 1 && memcmp(cap[0], bcast, 6) == 0);
-    NCHECK(fc_udp_sendto(u, "big", 1473, IP_PEER, 7) == -FC_EMSGSIZE);
+    KCHECK(fc_udp_sendto(u, "all", 3, IP4(10, 0, 0, 255), 7) == 3);
+    KCHECK(ncap == 1 && memcmp(cap[0], bcast, 6) == 0);
+    KCHECK(fc_udp_sendto(u, "big", 1473, IP_PEER, 7) == -FC_EMSGSIZE);
     fc_udp_close(u);
 }
 
@@ -223,49 +221,49 @@ static void test_icmp(struct sim_host *h)
     ncap = 0;
     size_t len = fb_icmp_echo(f, mac_a, mac_peer, IP_PEER, IP_A, 0x4242, 7, payload, 32);
     sim_inject(h, f, len);
-    NCHECK(ncap == 1);
+    KCHECK(ncap == 1);
     if (ncap == 1) {
         const uint8_t *r = cap[0];
-        NCHECK(cap_len[0] == 14 + 20 + 8 + 32);
-        NCHECK(memcmp(r, mac_peer, 6) == 0 && memcmp(r + 6, mac_a, 6) == 0 && fb_get16(r + 12) == 0x0800);
-        NCHECK(r[14] == 0x45 && fb_get16(r + 16) == 60 && r[22] == 64 && r[23] == 1);
-        NCHECK(fb_get32(r + 26) == IP_A && fb_get32(r + 30) == IP_PEER);
-        NCHECK(fb_csum(r + 14, 20, 0) == 0);
-        NCHECK(r[34] == 0 && r[35] == 0 && fb_get16(r + 38) == 0x4242 && fb_get16(r + 40) == 7);
-        NCHECK(memcmp(r + 42, payload, 32) == 0);
-        NCHECK(fb_csum(r + 34, 40, 0) == 0);
+        KCHECK(cap_len[0] == 14 + 20 + 8 + 32);
+        KCHECK(memcmp(r, mac_peer, 6) == 0 && memcmp(r + 6, mac_a, 6) == 0 && fb_get16(r + 12) == 0x0800);
+        KCHECK(r[14] == 0x45 && fb_get16(r + 16) == 60 && r[22] == 64 && r[23] == 1);
+        KCHECK(fb_get32(r + 26) == IP_A && fb_get32(r + 30) == IP_PEER);
+        KCHECK(fb_csum(r + 14, 20, 0) == 0);
+        KCHECK(r[34] == 0 && r[35] == 0 && fb_get16(r + 38) == 0x4242 && fb_get16(r + 40) == 7);
+        KCHECK(memcmp(r + 42, payload, 32) == 0);
+        KCHECK(fb_csum(r + 34, 40, 0) == 0);
         /* the reply's ICMP checksum is the request's plus 0x0800 (type 8 -> 0) */
         uint16_t req = fb_get16(f + 36), rep = fb_get16(r + 36);
         uint32_t s = (uint32_t)req + 0x0800;
-        NCHECK(rep == (uint16_t)((s & 0xffff) + (s >> 16)));
+        KCHECK(rep == (uint16_t)((s & 0xffff) + (s >> 16)));
     }
     /* Ethernet padding after a short request is ignored */
     ncap = 0;
     len = fb_icmp_echo(f, mac_a, mac_peer, IP_PEER, IP_A, 1, 1, "ab", 2);
     memset(f + len, 0xee, 30);
     sim_inject(h, f, len + 30);
-    NCHECK(ncap == 1 && fb_get16(cap[0] + 16) == 20 + 8 + 2 && fb_csum(cap[0] + 34, 10, 0) == 0);
+    KCHECK(ncap == 1 && fb_get16(cap[0] + 16) == 20 + 8 + 2 && fb_csum(cap[0] + 34, 10, 0) == 0);
     /* a bad ICMP checksum, an echo reply, and a broadcast echo are not answered */
     struct fc_net_info before = info();
     ncap = 0;
     len = fb_icmp_echo(f, mac_a, mac_peer, IP_PEER, IP_A, 1, 2, payload, 32);
     f[50] ^= 0x10;
     sim_inject(h, f, len);
-    NCHECK(info().rx_bad_checksum == before.rx_bad_checksum + 1);
+    KCHECK(info().rx_bad_checksum == before.rx_bad_checksum + 1);
     len = fb_icmp_echo(f, mac_a, mac_peer, IP_PEER, IP_A, 1, 3, payload, 32);
     f[34] = 0;
     fb_fix_l4(f);
     sim_inject(h, f, len);
     len = fb_icmp_echo(f, bcast, mac_peer, IP_PEER, IP4(10, 0, 0, 255), 1, 4, payload, 32);
     sim_inject(h, f, len);
-    NCHECK(ncap == 0);
+    KCHECK(ncap == 0);
     /* a maximum-size echo is answered with a maximum-size frame */
     static char big[1472];
     memset(big, 'z', sizeof(big));
     len = fb_icmp_echo(f, mac_a, mac_peer, IP_PEER, IP_A, 9, 9, big, 1472);
-    NCHECK(len == FC_ETH_FRAME_MAX);
+    KCHECK(len == FC_ETH_FRAME_MAX);
     sim_inject(h, f, len);
-    NCHECK(ncap == 1 && cap_len[0] == FC_ETH_FRAME_MAX);
+    KCHECK(ncap == 1 && cap_len[0] == FC_ETH_FRAME_MAX);
 }
 
 /* One malformed IPv4 frame: which counter it must raise, and no reply. */
@@ -277,9 +275,9 @@ static void ip_case(struct sim_host *h, const char *name, uint8_t *f, size_t len
     struct fc_net_info a = info();
     uint64_t d[] = {a.rx_truncated - b.rx_truncated, a.rx_bad_checksum - b.rx_bad_checksum,
                     a.rx_dropped - b.rx_dropped, a.rx_fragments - b.rx_fragments};
-    NCHECKF(d[counter] == 1 && ncap == 0, "%s: truncated +%lu bad +%lu dropped +%lu fragments +%lu, %d frames out",
+    KCHECKF(d[counter] == 1 && ncap == 0, "%s: truncated +%lu bad +%lu dropped +%lu fragments +%lu, %d frames out",
             name, (unsigned long)d[0], (unsigned long)d[1], (unsigned long)d[2], (unsigned long)d[3], ncap);
-    NCHECK(a.rx_frames == b.rx_frames + 1);
+    KCHECK(a.rx_frames == b.rx_frames + 1);
 }
 
 enum { C_TRUNC, C_BADSUM, C_DROP, C_FRAG };
@@ -358,7 +356,7 @@ static void test_ipv4_edges(struct sim_host *h)
     fb_put16(g + 16, (uint16_t)(len - 14 + 4));
     fb_fix_ip(g);
     sim_inject(h, g, len + 4);
-    NCHECK(ncap == 1 && cap[0][34] == 0 && memcmp(cap[0] + 42, p, 16) == 0);
+    KCHECK(ncap == 1 && cap[0][34] == 0 && memcmp(cap[0] + 42, p, 16) == 0);
 #undef ECHO
 }
 
@@ -369,40 +367,40 @@ static void test_tcp_closed_port_and_udp(struct sim_host *h)
     struct fc_net_info b = info();
     size_t len = fb_tcp(f, mac_a, mac_peer, IP_PEER, IP_A, 40000, 9, 1000, 0, TCP_SYN, 1000, NULL, 0);
     sim_inject(h, f, len);
-    NCHECK(ncap == 1);
+    KCHECK(ncap == 1);
     if (ncap == 1) {
         const uint8_t *t = cap[0] + 34;
-        NCHECK(fb_get16(t) == 9 && fb_get16(t + 2) == 40000);
-        NCHECK(fb_get32(t + 4) == 0 && fb_get32(t + 8) == 1001 && t[13] == (TCP_RST | TCP_ACK));
-        NCHECK(fb_csum(t, 20, fb_pseudo(IP_A, IP_PEER, 6, 20)) == 0);
+        KCHECK(fb_get16(t) == 9 && fb_get16(t + 2) == 40000);
+        KCHECK(fb_get32(t + 4) == 0 && fb_get32(t + 8) == 1001 && t[13] == (TCP_RST | TCP_ACK));
+        KCHECK(fb_csum(t, 20, fb_pseudo(IP_A, IP_PEER, 6, 20)) == 0);
     }
-    NCHECK(info().tcp_resets_sent == b.tcp_resets_sent + 1);
+    KCHECK(info().tcp_resets_sent == b.tcp_resets_sent + 1);
     ncap = 0;
     len = fb_tcp(f, mac_a, mac_peer, IP_PEER, IP_A, 40000, 9, 1000, 5555, TCP_ACK | TCP_PSH, 1000, "data", 4);
     sim_inject(h, f, len);
-    NCHECK(ncap == 1 && fb_get32(cap[0] + 38) == 5555 && cap[0][47] == TCP_RST);
+    KCHECK(ncap == 1 && fb_get32(cap[0] + 38) == 5555 && cap[0][47] == TCP_RST);
     /* an RST is never answered */
     ncap = 0;
     len = fb_tcp(f, mac_a, mac_peer, IP_PEER, IP_A, 40000, 9, 1000, 5555, TCP_RST, 0, NULL, 0);
     sim_inject(h, f, len);
-    NCHECK(ncap == 0);
+    KCHECK(ncap == 0);
     /* a bad TCP checksum is counted, not answered */
     b = info();
     len = fb_tcp(f, mac_a, mac_peer, IP_PEER, IP_A, 40000, 9, 1000, 0, TCP_SYN, 1000, NULL, 0);
     f[50] ^= 1;
     sim_inject(h, f, len);
-    NCHECK(ncap == 0 && info().rx_bad_checksum == b.rx_bad_checksum + 1);
+    KCHECK(ncap == 0 && info().rx_bad_checksum == b.rx_bad_checksum + 1);
     /* TCP data offset beyond the segment */
     len = fb_tcp(f, mac_a, mac_peer, IP_PEER, IP_A, 40000, 9, 1000, 0, TCP_SYN, 1000, NULL, 0);
     f[46] = 0xf0;
     fb_fix_l4(f);
     sim_inject(h, f, len);
-    NCHECK(ncap == 0 && info().rx_truncated == b.rx_truncated + 1);
+    KCHECK(ncap == 0 && info().rx_truncated == b.rx_truncated + 1);
 
     /* UDP */
     int u = fc_udp_bind(6000);
-    NCHECK(u >= 0);
-    NCHECK(fc_udp_bind(6000) == -FC_EADDRINUSE);
+    KCHECK(u >= 0);
+    KCHECK(fc_udp_bind(6000) == -FC_EADDRINUSE);
     len = fb_udp(f, mac_a, mac_peer, IP_PEER, IP_A, 1234, 6000, "hello", 5);
     sim_inject(h, f, len);
     len = fb_udp(f, mac_a, mac_peer, IP_PEER, IP_A, 1235, 6000, "nosum", 5);
@@ -412,25 +410,25 @@ static void test_tcp_closed_port_and_udp(struct sim_host *h)
     len = fb_udp(f, mac_a, mac_peer, IP_PEER, IP_A, 1236, 6000, "broken", 6);
     f[43] ^= 0x20;
     sim_inject(h, f, len);
-    NCHECK(info().rx_bad_checksum == b.rx_bad_checksum + 1);
+    KCHECK(info().rx_bad_checksum == b.rx_bad_checksum + 1);
     len = fb_udp(f, mac_a, mac_peer, IP_PEER, IP_A, 1236, 6001, "nobody", 6);
     sim_inject(h, f, len);
-    NCHECK(info().rx_dropped == b.rx_dropped + 1);
+    KCHECK(info().rx_dropped == b.rx_dropped + 1);
     len = fb_udp(f, mac_a, mac_peer, IP_PEER, IP_A, 1236, 6000, "long", 4);
     fb_put16(f + 38, 200); /* UDP length beyond the IP payload */
     fb_fix_l4(f);
     sim_inject(h, f, len);
-    NCHECK(info().rx_truncated == b.rx_truncated + 1);
+    KCHECK(info().rx_truncated == b.rx_truncated + 1);
     char buf[16];
     uint32_t ip = 0;
     uint16_t port = 0;
-    NCHECK(fc_udp_recvfrom(u, buf, sizeof(buf), &ip, &port, 0) == 5 && memcmp(buf, "hello", 5) == 0);
-    NCHECK(ip == IP_PEER && port == 1234);
-    NCHECK(fc_udp_recvfrom(u, buf, 3, &ip, &port, 0) == 3 && memcmp(buf, "nos", 3) == 0 && port == 1235);
-    NCHECK(fc_udp_recvfrom(u, buf, sizeof(buf), &ip, &port, 0) == -FC_EAGAIN);
+    KCHECK(fc_udp_recvfrom(u, buf, sizeof(buf), &ip, &port, 0) == 5 && memcmp(buf, "hello", 5) == 0);
+    KCHECK(ip == IP_PEER && port == 1234);
+    KCHECK(fc_udp_recvfrom(u, buf, 3, &ip, &port, 0) == 3 && memcmp(buf, "nos", 3) == 0 && port == 1235);
+    KCHECK(fc_udp_recvfrom(u, buf, sizeof(buf), &ip, &port, 0) == -FC_EAGAIN);
     uint64_t t0 = sim_now;
-    NCHECK(fc_udp_recvfrom(u, buf, sizeof(buf), &ip, &port, 50) == -FC_EAGAIN);
-    NCHECK(sim_now >= t0 + 50 * SIM_MS && sim_now < t0 + 200 * SIM_MS);
+    KCHECK(fc_udp_recvfrom(u, buf, sizeof(buf), &ip, &port, 50) == -FC_EAGAIN);
+    KCHECK(sim_now >= t0 + 50 * SIM_MS && sim_now < t0 + 200 * SIM_MS);
     /* the queue is bounded: it drops what does not fit */
     b = info();
     static char chunk[1400];
@@ -438,12 +436,12 @@ static void test_tcp_closed_port_and_udp(struct sim_host *h)
         len = fb_udp(f, mac_a, mac_peer, IP_PEER, IP_A, 1237, 6000, chunk, sizeof(chunk));
         sim_inject(h, f, len);
     }
-    NCHECK(info().rx_dropped > b.rx_dropped);
-    NCHECK(fc_udp_close(u) == 0);
-    NCHECK(fc_udp_close(u) == -FC_EBADF);
+    KCHECK(info().rx_dropped > b.rx_dropped);
+    KCHECK(fc_udp_close(u) == 0);
+    KCHECK(fc_udp_close(u) == -FC_EBADF);
     struct fc_pollfd pfd = {.sock = 63, .events = FC_POLLIN};
-    NCHECK(fc_net_poll(&pfd, 1, 0) == 1 && pfd.revents == FC_POLLHUP);
-    NCHECK(fc_tcp_recv(63, buf, 1, 0) == -FC_EBADF);
+    KCHECK(fc_net_poll(&pfd, 1, 0) == 1 && pfd.revents == FC_POLLHUP);
+    KCHECK(fc_tcp_recv(63, buf, 1, 0) == -FC_EBADF);
 }
 
 /* TCP through injected segments: the handshake's bytes, delayed ACK, out-of-window
@@ -456,38 +454,38 @@ static void test_tcp_segments(struct sim_host *h)
     fb_arp(f, bcast, mac_peer, 1, mac_peer, IP_PEER, zero6, IP_A);
     sim_inject(h, f, 60);
     int l = fc_tcp_listen(80, 2);
-    NCHECK(l >= 0);
+    KCHECK(l >= 0);
     ncap = 0;
     size_t len = fb_tcp(f, mac_a, mac_peer, IP_PEER, IP_A, cport, 80, cseq, 0, TCP_SYN, 8192, NULL, 0);
     sim_inject(h, f, len);
-    NCHECK(ncap == 1);
+    KCHECK(ncap == 1);
     if (ncap != 1)
         return;
     const uint8_t *t = cap[0] + 34;
     uint32_t iss = fb_get32(t + 4);
-    NCHECK(t[13] == (TCP_SYN | TCP_ACK) && fb_get32(t + 8) == cseq + 1);
-    NCHECK((t[12] >> 4) == 6 && t[20] == 2 && t[21] == 4 && fb_get16(t + 22) == 1460); /* MSS option */
-    NCHECK(fb_get16(t + 14) == NET_TCP_BUF);
-    NCHECK(fb_csum(t, 24, fb_pseudo(IP_A, IP_PEER, 6, 24)) == 0);
-    NCHECK(fc_tcp_accept(l, NULL, NULL, 0) == -FC_EAGAIN); /* not established yet */
+    KCHECK(t[13] == (TCP_SYN | TCP_ACK) && fb_get32(t + 8) == cseq + 1);
+    KCHECK((t[12] >> 4) == 6 && t[20] == 2 && t[21] == 4 && fb_get16(t + 22) == 1460); /* MSS option */
+    KCHECK(fb_get16(t + 14) == NET_TCP_BUF);
+    KCHECK(fb_csum(t, 24, fb_pseudo(IP_A, IP_PEER, 6, 24)) == 0);
+    KCHECK(fc_tcp_accept(l, NULL, NULL, 0) == -FC_EAGAIN); /* not established yet */
     cseq++;
     len = fb_tcp(f, mac_a, mac_peer, IP_PEER, IP_A, cport, 80, cseq, iss + 1, TCP_ACK, 8192, NULL, 0);
     sim_inject(h, f, len);
     uint32_t pip = 0;
     uint16_t pport = 0;
     int s = fc_tcp_accept(l, &pip, &pport, 0);
-    NCHECK(s >= 0 && pip == IP_PEER && pport == cport);
+    KCHECK(s >= 0 && pip == IP_PEER && pport == cport);
 
     /* a lone data segment: no ACK at once, the delayed one within 20 ms */
     ncap = 0;
     len = fb_tcp(f, mac_a, mac_peer, IP_PEER, IP_A, cport, 80, cseq, iss + 1, TCP_ACK | TCP_PSH, 8192, "hello", 5);
     sim_inject(h, f, len);
-    NCHECK(ncap == 0);
+    KCHECK(ncap == 0);
     char buf[64];
-    NCHECK(fc_tcp_recv(s, buf, sizeof(buf), 0) == 5 && memcmp(buf, "hello", 5) == 0);
+    KCHECK(fc_tcp_recv(s, buf, sizeof(buf), 0) == 5 && memcmp(buf, "hello", 5) == 0);
     for (int i = 0; i < 5; i++)
         sim_step(5 * SIM_MS);
-    NCHECK(ncap == 1 && cap[0][47] == TCP_ACK && fb_get32(cap[0] + 42) == cseq + 5);
+    KCHECK(ncap == 1 && cap[0][47] == TCP_ACK && fb_get32(cap[0] + 42) == cseq + 5);
     cseq += 5;
 
     /* 50 ACKs from far outside the window: counted, answered once (no ACK war) */
@@ -497,28 +495,28 @@ static void test_tcp_segments(struct sim_host *h)
         len = fb_tcp(f, mac_a, mac_peer, IP_PEER, IP_A, cport, 80, cseq + 100000, iss + 1, TCP_ACK, 8192, NULL, 0);
         sim_inject(h, f, len);
     }
-    NCHECK(info().rx_out_of_window == b.rx_out_of_window + 50);
-    NCHECKF(ncap == 1, "%d answers", ncap);
-    NCHECK(ncap >= 1 && fb_get32(cap[0] + 38) == iss + 1 && fb_get32(cap[0] + 42) == cseq);
+    KCHECK(info().rx_out_of_window == b.rx_out_of_window + 50);
+    KCHECKF(ncap == 1, "%d answers", ncap);
+    KCHECK(ncap >= 1 && fb_get32(cap[0] + 38) == iss + 1 && fb_get32(cap[0] + 42) == cseq);
     /* old data again (the peer missed our ACK): every one is answered */
     ncap = 0;
     for (int i = 0; i < 3; i++) {
         len = fb_tcp(f, mac_a, mac_peer, IP_PEER, IP_A, cport, 80, cseq - 5, iss + 1, TCP_ACK, 8192, "hello", 5);
         sim_inject(h, f, len);
     }
-    NCHECK(ncap == 3 && fb_get32(cap[2] + 42) == cseq);
-    NCHECK(fc_tcp_recv(s, buf, sizeof(buf), 0) == -FC_EAGAIN); /* nothing new for the app */
+    KCHECK(ncap == 3 && fb_get32(cap[2] + 42) == cseq);
+    KCHECK(fc_tcp_recv(s, buf, sizeof(buf), 0) == -FC_EAGAIN); /* nothing new for the app */
     /* an ACK for data we never sent: dropped, counted */
     b = info();
     len = fb_tcp(f, mac_a, mac_peer, IP_PEER, IP_A, cport, 80, cseq, iss + 5000, TCP_ACK, 8192, NULL, 0);
     sim_inject(h, f, len);
-    NCHECK(info().rx_out_of_window == b.rx_out_of_window + 1);
+    KCHECK(info().rx_out_of_window == b.rx_out_of_window + 1);
     /* in-window but not next: dropped, counted, a duplicate ACK at once */
     ncap = 0;
     b = info();
     len = fb_tcp(f, mac_a, mac_peer, IP_PEER, IP_A, cport, 80, cseq + 10, iss + 1, TCP_ACK, 8192, "later", 5);
     sim_inject(h, f, len);
-    NCHECK(info().tcp_out_of_order == b.tcp_out_of_order + 1 && ncap == 1 && fb_get32(cap[0] + 42) == cseq);
+    KCHECK(info().tcp_out_of_order == b.tcp_out_of_order + 1 && ncap == 1 && fb_get32(cap[0] + 42) == cseq);
 
     /* RST: in the window but not exact draws a challenge ACK; exact resets */
     for (int i = 0; i < 60; i++)
@@ -526,12 +524,12 @@ static void test_tcp_segments(struct sim_host *h)
     ncap = 0;
     len = fb_tcp(f, mac_a, mac_peer, IP_PEER, IP_A, cport, 80, cseq + 100, 0, TCP_RST, 0, NULL, 0);
     sim_inject(h, f, len);
-    NCHECK(ncap == 1 && cap[0][47] == TCP_ACK);
-    NCHECK(fc_tcp_recv(s, buf, sizeof(buf), 0) == -FC_EAGAIN);
+    KCHECK(ncap == 1 && cap[0][47] == TCP_ACK);
+    KCHECK(fc_tcp_recv(s, buf, sizeof(buf), 0) == -FC_EAGAIN);
     len = fb_tcp(f, mac_a, mac_peer, IP_PEER, IP_A, cport, 80, cseq, 0, TCP_RST, 0, NULL, 0);
     sim_inject(h, f, len);
-    NCHECK(fc_tcp_recv(s, buf, sizeof(buf), 0) == -FC_ECONNRESET);
-    NCHECK(fc_tcp_close(s) == 0);
+    KCHECK(fc_tcp_recv(s, buf, sizeof(buf), 0) == -FC_ECONNRESET);
+    KCHECK(fc_tcp_close(s) == 0);
 
     /* the backlog is bounded: a third SYN is dropped while two wait */
     b = info();
@@ -540,11 +538,11 @@ static void test_tcp_segments(struct sim_host *h)
         len = fb_tcp(f, mac_a, mac_peer, IP_PEER, IP_A, (uint16_t)(41000 + i), 80, 100, 0, TCP_SYN, 8192, NULL, 0);
         sim_inject(h, f, len);
     }
-    NCHECK(ncap == 2 && info().rx_dropped == b.rx_dropped + 1);
-    NCHECK(fc_tcp_close(l) == 0); /* the two half-open ones are reset */
+    KCHECK(ncap == 2 && info().rx_dropped == b.rx_dropped + 1);
+    KCHECK(fc_tcp_close(l) == 0); /* the two half-open ones are reset */
     struct net_usage us;
     fc_netstack_usage(&us);
-    NCHECK(us.pcbs == 0);
+    KCHECK(us.pcbs == 0);
 }
 
 int main(void)
@@ -561,14 +559,14 @@ int main(void)
     test_ipv4_edges(h);
     test_tcp_closed_port_and_udp(h);
     test_tcp_segments(h);
-    NCHECK(sim_max_tx_len <= FC_ETH_FRAME_MAX);
+    KCHECK(sim_max_tx_len <= FC_ETH_FRAME_MAX);
     sim_teardown();
-    NCHECK(sim_pages_outstanding == 0);
+    KCHECK(sim_pages_outstanding == 0);
 
     /* no stack attached: every call fails cleanly */
-    NCHECK(fc_tcp_listen(80, 4) == -FC_ENETDOWN);
-    NCHECK(fc_udp_bind(1) == -FC_ENETDOWN);
-    NCHECK(fc_netstack_next_deadline() == ~0ULL);
+    KCHECK(fc_tcp_listen(80, 4) == -FC_ENETDOWN);
+    KCHECK(fc_udp_bind(1) == -FC_ENETDOWN);
+    KCHECK(fc_netstack_next_deadline() == ~0ULL);
     fc_netstack_input("x", 1);
-    return ncheck_summary("net unit");
+    return kcheck_summary("net unit");
 }

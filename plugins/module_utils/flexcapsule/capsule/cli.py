@@ -48,17 +48,16 @@ def format_status(view):
 
 def network_options(opts):
     """--ip/--gateway/--mac/--bridge/--vif-script as app_vm's network option (None without --ip)."""
-    vif_script = getattr(opts, "vif_script", None)
     if opts.ip is None:
         given = [flag for flag, value in (("--gateway", opts.gateway), ("--mac", opts.mac), ("--bridge", opts.bridge),
-                                          ("--vif-script", vif_script))
+                                          ("--vif-script", opts.vif_script))
                  if value is not None]
         if given:
             raise appvm.AppVmError("%s needs --ip ADDRESS/PREFIX" % " and ".join(given))
         return None
     network = {"address": opts.ip, "gateway": opts.gateway, "mac": opts.mac, "bridge": opts.bridge}
-    if vif_script is not None:
-        network["script"] = vif_script
+    if opts.vif_script is not None:
+        network["script"] = opts.vif_script
     return network
 
 

@@ -69,7 +69,7 @@ def validate_input(apps: Sequence[AppVM], cloud_vms: Sequence[CloudVM], placemen
 def build_fleet(apps: Sequence[AppVM], cloud_vms: Sequence[CloudVM], placement: Dict[str, str],
                 catalog: Catalog, policy: Optional[Policy] = None) -> Fleet:
     policy = policy or Policy()
-    fleet = Fleet(catalog, {a.name: a for a in apps}, policy.target_cpu_utilisation, policy.min_headroom_vcpus)
+    fleet = Fleet.for_policy(catalog, apps, policy)
     for vm in cloud_vms:
         fleet.add_vm(vm.name, catalog.types[vm.instance_type])
     for app, vm in placement.items():
@@ -203,7 +203,7 @@ def initial_placement(apps: Sequence[AppVM], catalog: Catalog, policy: Optional[
     policy = policy or Policy()
     placeholder = CloudVM("__unplaced__", max(catalog.types.values(), key=lambda t: t.vcpus).name)
     validate_input(apps, [placeholder], {a.name: placeholder.name for a in apps}, catalog, policy)
-    fleet = Fleet(catalog, {a.name: a for a in apps}, policy.target_cpu_utilisation, policy.min_headroom_vcpus)
+    fleet = Fleet.for_policy(catalog, apps, policy)
     names = NameMaker(policy.new_cloud_vm_prefix, [a.name for a in apps])
     pack_into_new(fleet, [a.name for a in apps], efficient_types(catalog, policy.allowed_types),
                   policy.target_cpu_utilisation, names)

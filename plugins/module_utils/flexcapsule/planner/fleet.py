@@ -25,12 +25,16 @@ class Fleet:
         # Policy's target and absolute headroom (see reserve_vcpus); 0 = percentage headroom only.
         self.target = target
         self.min_headroom_vcpus = min_headroom_vcpus
-        self._reserve: Dict[int, float] = {}  # vCPUs -> reserve_vcpus(), memoised
         self.vm_type: Dict[str, InstanceType] = {}
         self.members: Dict[str, Set[str]] = {}
         self.cpu: Dict[str, float] = {}
         self.mem: Dict[str, int] = {}
         self.placement: Dict[str, str] = {}
+
+    @classmethod
+    def for_policy(cls, catalog: Catalog, apps: Iterable[AppVM], policy) -> "Fleet":
+        """An empty fleet of these app VMs under the policy's target and absolute headroom."""
+        return cls(catalog, {a.name: a for a in apps}, policy.target_cpu_utilisation, policy.min_headroom_vcpus)
 
     def copy(self) -> "Fleet":
         other = Fleet(self.catalog, self.apps, self.target, self.min_headroom_vcpus)
@@ -57,10 +61,6 @@ class Fleet:
         if app in self.placement:
             self.unplace(app)
         self.placement[app] = vm
-        self.hold(app, vm)
-
-    def hold(self, app: str, vm: str) -> None:
-        """Count app on vm as well as where it is placed: both ends of a live migration hold it."""
         spec = self.apps[app]
         self.members[vm].add(app)
         self.cpu[vm] += spec.cpu
@@ -79,10 +79,7 @@ class Fleet:
         """CPU a shared cloud VM of `vcpus` may carry at this utilisation (target or overload)."""
         if not self.min_headroom_vcpus:
             return vcpus * utilisation
-        reserve = self._reserve.get(vcpus)
-        if reserve is None:
-            reserve = self._reserve[vcpus] = reserve_vcpus(vcpus, self.target, self.min_headroom_vcpus)
-        return max(0.0, vcpus * utilisation - reserve)
+        return max(0.0, vcpus * utilisation - reserve_vcpus(vcpus, self.target, self.min_headroom_vcpus))
 
     def cpu_limit(self, vm: str, utilisation: float) -> float:
         return self.type_cpu_limit(self.vm_type[vm].vcpus, utilisation)

@@ -13,7 +13,7 @@ def simulate_actions(apps: Iterable[AppVM], cloud_vms: Iterable[CloudVM], placem
     target CPU utilisation or its usable memory; nothing moves into a cloud VM before it is
     provisioned; only empty cloud VMs are terminated; protected cloud VMs are never touched.
     Returns the final fleet; raises PlannerError naming the first bad step."""
-    fleet = Fleet(catalog, {a.name: a for a in apps}, policy.target_cpu_utilisation, policy.min_headroom_vcpus)
+    fleet = Fleet.for_policy(catalog, apps, policy)
     for vm in cloud_vms:
         fleet.add_vm(vm.name, catalog.types[vm.instance_type])
     for app, vm in placement.items():
