@@ -27,6 +27,7 @@ struct watch {
 static struct watch watches[MAX_WATCHES];
 static struct watch queue[FC_XS_WATCH_QUEUE];
 static unsigned queue_head, queue_len, queue_dropped;
+static volatile unsigned kernel_events; /* events of the kernel's own watches, shutdown aside */
 
 static unsigned char msg_buf[FC_XS_HEADER_SIZE + FC_XS_PAYLOAD_MAX];
 static char reply_buf[FC_XS_PAYLOAD_MAX + 1];
@@ -111,6 +112,10 @@ static void handle_unsolicited(const struct fc_xs_header *hdr)
         fc_shutdown_pending = 1;
         return;
     }
+    if (starts_with(ev.token, KERNEL_TOKEN_PREFIX)) {
+        kernel_events++;
+        return;
+    }
     if (queue_len == FC_XS_WATCH_QUEUE) {
         queue_dropped++;
         return;
@@ -125,6 +130,30 @@ void fc_xs_pump_events(void)
         return;
     while (ring_read_message(&hdr, 0))
         handle_unsolicited(&hdr);
+}
+
+unsigned fc_xs_kernel_events(void)
+{
+    return kernel_events;
+}
+
+int fc_xs_wait_kernel_event(unsigned seen, uint64_t deadline_ns)
+{
+    for (;;) {
+        fc_xs_pump_events();
+        if (kernel_events != seen)
+            return 1;
+        /* Held from the check to the block: ring data that arrives in between leaves its
+         * event pending, so the block returns at once instead of sleeping to the deadline. */
+        uint8_t was_masked = fc_events_hold();
+        if (fc_monotonic_ns() >= deadline_ns) {
+            fc_events_release(was_masked);
+            return 0;
+        }
+        fc_timer_arm(deadline_ns);
+        fc_block_held();
+        fc_events_release(was_masked);
+    }
 }
 
 /* One request/reply round trip. Returns reply length (copied to reply_buf) or -errno. */

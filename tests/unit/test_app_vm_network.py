@@ -596,11 +596,13 @@ def run_fc_network(tmp_path, cmdline, with_eth0=True):
                     for command in ("ip", "arping", "modprobe", "insmod", "sleep"))
     (tmp_path / "cmdline").write_text(cmdline + "\n")
     (tmp_path / "net").mkdir()
+    (tmp_path / "proc" / "ipv4" / "conf" / "all").mkdir(parents=True)
     if with_eth0:
         (tmp_path / "net" / "eth0").mkdir()
     proc = subprocess.run([busybox, "sh", "-c", stubs + function + "\nfc_network"], capture_output=True, text=True,
                           timeout=30, env={"PATH": "/nonexistent", "CALLS": str(log),
-                                           "FC_CMDLINE": str(tmp_path / "cmdline"), "FC_SYS_NET": str(tmp_path / "net")})
+                                           "FC_CMDLINE": str(tmp_path / "cmdline"), "FC_SYS_NET": str(tmp_path / "net"),
+                                           "FC_PROC_NET": str(tmp_path / "proc")})
     calls = log.read_text().splitlines() if log.exists() else []
     return proc, calls
 
@@ -611,6 +613,8 @@ def test_linux_init_configures_eth0_from_the_kernel_options(tmp_path):
     assert calls == ["ip link set lo up", "ip link set eth0 up", "ip addr add 10.77.0.52/24 dev eth0",
                      "ip route add default via 10.77.0.1 dev eth0", "arping -U -c 1 -I eth0 10.77.0.52"]
     assert "network: eth0 10.77.0.52/24 via 10.77.0.1" in proc.stdout
+    # gratuitous ARP after every migration, not just this once
+    assert (tmp_path / "proc" / "ipv4" / "conf" / "all" / "arp_notify").read_text() == "1\n"
 
 
 def test_linux_init_without_options_leaves_the_network_alone(tmp_path):

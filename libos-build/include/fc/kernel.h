@@ -116,8 +116,12 @@ void fc_xs_resume(void);     /* new domain: new port, re-issue watches */
 void fc_xs_canonicalise(void);
 void fc_xs_uncanonicalise(void);
 int fc_xs_is_mid_request(void);
-int fc_xs_take_kernel_watch(const char *token); /* 1 if an event with token was queued */
 int fc_xs_watch_internal(const char *path, const char *token);
+/* Kernel watches (token "fc:...", other than shutdown) only count their events: a driver reads the
+ * count, checks what it waits for, then blocks until the count moves or the deadline passes
+ * (1: a watch fired, 0: deadline). Usable while the kernel is busy. */
+unsigned fc_xs_kernel_events(void);
+int fc_xs_wait_kernel_event(unsigned seen, uint64_t deadline_ns);
 void fc_xs_pump_events(void);
 int fc_xs_refresh_domid(void);
 

@@ -30,10 +30,13 @@ fc_network() {
         return 1
     fi
     ip link set lo up
+    # Announce the address after every migration too: netfront notifies its peers on reconnect, and Linux only
+    # sends the gratuitous ARP for that when arp_notify is on (off by default).
+    echo 1 2>/dev/null > "${FC_PROC_NET:-/proc/sys/net}/ipv4/conf/all/arp_notify"
     ip link set eth0 up
     ip addr add "$fc_ip" dev eth0
     [ -z "$fc_gw" ] || ip route add default via "$fc_gw" dev eth0
-    # Tell the L2 network where the address is now (after a boot; Linux's netfront announces after migration).
+    # Tell the L2 network where the address is now (after a boot; arp_notify above does it after a migration).
     arping -U -c 1 -I eth0 "${fc_ip%/*}" >/dev/null 2>&1
     echo "linux-smoke: network: eth0 $fc_ip${fc_gw:+ via $fc_gw}"
 }
