@@ -54,6 +54,8 @@ def parse_args(argv=None):
                         help="ours: each migration must pay for itself by this many $/hour")
     parser.add_argument("--min-headroom", type=float, default=replay_policies.DEFAULT_POLICY.min_headroom_vcpus,
                         help="ours: spare vCPUs a shared cloud VM keeps at the target (0: percentage only)")
+    parser.add_argument("--headroom-stddevs", type=float, default=replay_policies.DEFAULT_POLICY.headroom_stddevs,
+                        help="ours: pooled headroom, standard deviations of a cloud VM's summed forecast error")
     parser.add_argument("--catalog", default=str(ROOT / "catalog" / "instance_types.yml"))
     parser.add_argument("--json", action="store_true", help="print JSON lines (default: a table)")
     parser.add_argument("--out", help="also write results.csv and policies.png to this directory")
@@ -147,7 +149,7 @@ def main(argv=None) -> int:
     ours = dataclasses.replace(replay_policies.DEFAULT_POLICY, target_cpu_utilisation=args.target_utilisation,
                                hysteresis=args.hysteresis, min_saving_per_hour=args.min_saving,
                                min_saving_per_migration=args.min_saving_per_migration,
-                               min_headroom_vcpus=args.min_headroom)
+                               min_headroom_vcpus=args.min_headroom, headroom_stddevs=args.headroom_stddevs)
     try:
         ours.validate(catalog)
     except ValueError as err:

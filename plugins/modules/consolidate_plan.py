@@ -30,6 +30,8 @@ options:
         below what was measured) and the plan flags it (C(saturated), notes, the reason of moves off it).
       - C(min_headroom_vcpus) (default 0) - spare vCPUs a shared cloud VM keeps at the target even where
         the percentage headroom gives less.
+      - C(headroom_stddevs) (default 0) - pooled headroom over the app VMs' C(cpu_stddev); this module plans
+        on a percentile of each app VM's samples and gives no C(cpu_stddev), so it has no effect here.
     type: dict
     default: {}
   cpu_percentile:

@@ -15,6 +15,7 @@ PLACEMENT = {"a": "vm1", "b": "vm1"}
     ("hysteresis", -0.1), ("min_saving_per_hour", -1), ("migration_budget", -1), ("migration_budget", True),
     ("migration_budget", 2.5), ("solver", "magic"), ("solver_time_limit_s", 0), ("allowed_types", ("x.huge",)),
     ("min_headroom_vcpus", -1), ("min_headroom_vcpus", math.nan), ("min_headroom_vcpus", "one"),
+    ("headroom_stddevs", -1), ("headroom_stddevs", math.nan), ("headroom_stddevs", "two"),
     ("saturation_threshold", 0.3), ("saturation_threshold", 1.2), ("saturation_threshold", math.nan),
     ("saturation_threshold", "high"), ("saturation_threshold", True),
 ])
@@ -33,6 +34,8 @@ def test_bad_policy_values_are_rejected_naming_the_field(field, value):
     (APPS, [CloudVM("vm1", "z.mega")], PLACEMENT, "unknown instance type z.mega"),
     ([AppVM("a", 256, -0.1)], VMS, {"a": "vm1"}, "CPU demand"),
     ([AppVM("a", 0, 0.1)], VMS, {"a": "vm1"}, "memory_mib"),
+    ([AppVM("a", 256, 0.1, 1, -0.1)], VMS, {"a": "vm1"}, "cpu_stddev"),
+    ([AppVM("a", 256, 0.1, 1, math.inf)], VMS, {"a": "vm1"}, "cpu_stddev"),
     ([AppVM("a", 256, 0.1, 0)], VMS, {"a": "vm1"}, "vcpus"),
     ([AppVM("wide", 256, 0.1, 8)], VMS, {"wide": "vm1"}, "wide .* bigger than every instance type"),
     ([AppVM("huge", 9000, 0.1)], VMS, {"huge": "vm1"}, "huge .* bigger than every instance type"),

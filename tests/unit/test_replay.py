@@ -46,6 +46,15 @@ def test_fluid_lower_bound_by_hand(traces):
     assert R.fluid_lower_bound(traces, CATALOG) == pytest.approx(expected)
 
 
+def test_ours_plans_with_its_forecast_error_as_cpu_stddev(traces):
+    ours = P.PlannerReplay(traces, CATALOG, P.DEFAULT_POLICY)
+    assert P.DEFAULT_POLICY.headroom_stddevs > 0
+    assert not ours.forecast_stddev(0, traces.cpu[:, :0]).any()
+    spread = ours.forecast_stddev(10, traces.cpu[:, :10].copy())
+    assert spread.shape == (len(traces.names),) and (spread > 0).all()
+    assert not P.ClairvoyantReplay(traces, CATALOG, P.CLAIRVOYANT_POLICY).forecast_stddev(10, traces.cpu[:, :10]).any()
+
+
 def test_every_policy_replays_with_sane_figures(traces):
     bound = R.fluid_lower_bound(traces, CATALOG)
     results = {p.name: R.replay(p, traces, CATALOG, bound) for p in P.make_policies(traces, CATALOG)}

@@ -36,6 +36,9 @@ def validate_input(apps: Sequence[AppVM], cloud_vms: Sequence[CloudVM], placemen
             raise PlannerError(f"app VM {app.name}: vcpus must be a positive integer, got {app.vcpus!r}")
         if not isinstance(app.memory_mib, int) or app.memory_mib <= 0:
             raise PlannerError(f"app VM {app.name}: memory_mib must be a positive integer, got {app.memory_mib!r}")
+        sd = app.cpu_stddev
+        if isinstance(sd, bool) or not (isinstance(sd, (int, float)) and math.isfinite(sd) and sd >= 0):
+            raise PlannerError(f"app VM {app.name}: cpu_stddev must be a finite number >= 0, got {sd!r}")
     vms: Set[str] = set()
     for vm in cloud_vms:
         if vm.name in vms:
@@ -142,6 +145,9 @@ def plan(apps: Sequence[AppVM], cloud_vms: Sequence[CloudVM], placement: Dict[st
         candidates.append(("repack", repack(fleet, policy, movable, types, namer())))
     movable_apps = sum(1 for vm in fleet.placement.values() if vm in movable)
     use_cpsat = policy.solver == "cpsat" or (policy.solver == "auto" and movable_apps <= policy.cpsat_max_apps)
+    if use_cpsat and policy.headroom_stddevs and any(a.cpu_stddev for a in apps):
+        use_cpsat = False  # its linear model has no pooled headroom
+        notes.append("pooled headroom (headroom_stddevs) is not in CP-SAT's model; heuristic used")
     solver_bound = None
     if use_cpsat and movable_apps:
         result = cpsat.solve(fleet, policy, movable, types, namer(), candidates[0][1], policy.migration_budget)

@@ -38,6 +38,22 @@ def predict_next(history, span: int = 3):
     return np.asarray(ewma)
 
 
+def forecast_error(history, span: int = 3, window: int = 36, prior: Optional[float] = None):
+    """Root mean square of each row's one-step errors of predict_next over the last `window`
+    samples of `history` (apps x past samples, vCPUs): how far the next sample may stray from the
+    forecast. `prior`: the forecast made before the first sample, whose error then counts too
+    (None: the first sample has no error). Zeros when no sample has an error yet."""
+    import numpy as np
+
+    n = history.shape[1]
+    first = max(0 if prior is not None else 1, n - window)
+    if n <= first:
+        return np.zeros(history.shape[0])
+    errors = np.stack([history[:, k] - (predict_next(history[:, :k], span) if k else prior)
+                       for k in range(first, n)], axis=1)
+    return np.sqrt((errors ** 2).mean(axis=1))
+
+
 # A saturated cloud VM under-reports its app VMs' demand: they share its vCPUs with each other and
 # with dom0 (Xen's credit scheduler, equal weights), so each gets about an equal share however much
 # it asks for. Two app VMs at 70 % duty on one vCPU measure about 0.43 + 0.43 vCPU, under an

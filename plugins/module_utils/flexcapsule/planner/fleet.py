@@ -1,6 +1,7 @@
 """Mutable working copy of a placement: loads per cloud VM, capacity checks, moves."""
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, insort
 from typing import Dict, Iterable, Optional, Set
 
@@ -17,30 +18,41 @@ def reserve_vcpus(vcpus: int, target: float, min_headroom_vcpus: float) -> float
     return max(0.0, min_headroom_vcpus - vcpus * (1.0 - target))
 
 
+def pooled_cpu(cpu: float, variance: float, stddevs: float) -> float:
+    """CPU a set of app VMs is planned at: the sum of their demands plus `stddevs` standard
+    deviations of the sum's error, the app VMs' errors taken as independent (variances add)."""
+    return cpu + stddevs * math.sqrt(variance) if stddevs and variance > 0 else cpu
+
+
 class Fleet:
     def __init__(self, catalog: Catalog, apps: Dict[str, AppVM], target: float = 1.0,
-                 min_headroom_vcpus: float = 0.0):
+                 min_headroom_vcpus: float = 0.0, headroom_stddevs: float = 0.0):
         self.catalog = catalog
         self.apps = apps
         # Policy's target and absolute headroom (see reserve_vcpus); 0 = percentage headroom only.
         self.target = target
         self.min_headroom_vcpus = min_headroom_vcpus
+        # Pooled headroom (see pooled_cpu): standard deviations of the members' summed demand error.
+        self.headroom_stddevs = headroom_stddevs
         self.vm_type: Dict[str, InstanceType] = {}
         self.members: Dict[str, Set[str]] = {}
         self.cpu: Dict[str, float] = {}
+        self.var: Dict[str, float] = {}  # sum of the members' cpu_stddev squared
         self.mem: Dict[str, int] = {}
         self.placement: Dict[str, str] = {}
 
     @classmethod
     def for_policy(cls, catalog: Catalog, apps: Iterable[AppVM], policy) -> "Fleet":
-        """An empty fleet of these app VMs under the policy's target and absolute headroom."""
-        return cls(catalog, {a.name: a for a in apps}, policy.target_cpu_utilisation, policy.min_headroom_vcpus)
+        """An empty fleet of these app VMs under the policy's target, absolute and pooled headroom."""
+        return cls(catalog, {a.name: a for a in apps}, policy.target_cpu_utilisation, policy.min_headroom_vcpus,
+                   policy.headroom_stddevs)
 
     def copy(self) -> "Fleet":
-        other = Fleet(self.catalog, self.apps, self.target, self.min_headroom_vcpus)
+        other = Fleet(self.catalog, self.apps, self.target, self.min_headroom_vcpus, self.headroom_stddevs)
         other.vm_type = dict(self.vm_type)
         other.members = {vm: set(m) for vm, m in self.members.items()}
         other.cpu = dict(self.cpu)
+        other.var = dict(self.var)
         other.mem = dict(self.mem)
         other.placement = dict(self.placement)
         return other
@@ -50,11 +62,12 @@ class Fleet:
         self.vm_type[name] = instance_type
         self.members[name] = set()
         self.cpu[name] = 0.0
+        self.var[name] = 0.0
         self.mem[name] = 0
 
     def remove_vm(self, name: str) -> None:
         assert not self.members[name], f"cloud VM {name} is not empty"
-        for table in (self.vm_type, self.members, self.cpu, self.mem):
+        for table in (self.vm_type, self.members, self.cpu, self.var, self.mem):
             del table[name]
 
     def place(self, app: str, vm: str) -> None:
@@ -64,6 +77,7 @@ class Fleet:
         spec = self.apps[app]
         self.members[vm].add(app)
         self.cpu[vm] += spec.cpu
+        self.var[vm] += spec.cpu_stddev ** 2
         self.mem[vm] += spec.memory_mib
 
     def unplace(self, app: str) -> str:
@@ -71,6 +85,7 @@ class Fleet:
         spec = self.apps[app]
         self.members[vm].discard(app)
         self.cpu[vm] -= spec.cpu
+        self.var[vm] = max(0.0, self.var[vm] - spec.cpu_stddev ** 2)
         self.mem[vm] -= spec.memory_mib
         return vm
 
@@ -87,19 +102,31 @@ class Fleet:
     def mem_limit(self, vm: str) -> int:
         return self.vm_type[vm].memory_mib - self.catalog.dom0_memory_mib
 
-    def fits(self, app: str, vm: str, utilisation: float, also: tuple = (0.0, 0, 0)) -> bool:
-        """Room for app on vm at this utilisation. `also` = (CPU, MiB, count) of app VMs counted
-        on vm besides its members (e.g. ones migrating away, still held there)."""
+    def planned_cpu(self, vm: str) -> float:
+        """The members' CPU with the pooled headroom (pooled_cpu)."""
+        return pooled_cpu(self.cpu[vm], self.var[vm], self.headroom_stddevs)
+
+    def fits(self, app: str, vm: str, utilisation: float, also: tuple = (0.0, 0, 0, 0.0)) -> bool:
+        """Room for app on vm at this utilisation. `also` = (CPU, MiB, count[, variance]) of app
+        VMs counted on vm besides its members (e.g. ones migrating away, still held there)."""
         spec = self.apps[app]
-        also_cpu, also_mem, also_count = also
+        also_cpu, also_mem, also_count = also[:3]
+        also_var = also[3] if len(also) > 3 else 0.0
         # An app busier than the headroom allows may still have a cloud VM to itself.
-        limit = self.cpu_limit(vm, utilisation) if self.members[vm] or also_count else self.vm_type[vm].vcpus
-        return (self.cpu[vm] + also_cpu + spec.cpu <= limit + EPS
-                and self.mem[vm] + also_mem + spec.memory_mib <= self.mem_limit(vm))
+        if self.members[vm] or also_count:
+            cpu = pooled_cpu(self.cpu[vm] + also_cpu + spec.cpu, self.var[vm] + also_var + spec.cpu_stddev ** 2,
+                             self.headroom_stddevs)
+            limit = self.cpu_limit(vm, utilisation)
+        else:
+            cpu, limit = spec.cpu, self.vm_type[vm].vcpus
+        return cpu <= limit + EPS and self.mem[vm] + also_mem + spec.memory_mib <= self.mem_limit(vm)
 
     def overloaded(self, vm: str, utilisation: float) -> bool:
-        limit = self.cpu_limit(vm, utilisation) if len(self.members[vm]) > 1 else self.vm_type[vm].vcpus
-        return self.cpu[vm] > limit + EPS or self.mem[vm] > self.mem_limit(vm)
+        if len(self.members[vm]) > 1:
+            cpu, limit = self.planned_cpu(vm), self.cpu_limit(vm, utilisation)
+        else:
+            cpu, limit = self.cpu[vm], self.vm_type[vm].vcpus
+        return cpu > limit + EPS or self.mem[vm] > self.mem_limit(vm)
 
     def cost(self) -> float:
         return sum(t.price_per_hour for t in self.vm_type.values())
@@ -119,7 +146,7 @@ class BestFitIndex:
             self._insert(vm)
 
     def _insert(self, vm: str) -> None:
-        spare = self.fleet.cpu_limit(vm, self.utilisation) - self.fleet.cpu[vm]
+        spare = self.fleet.cpu_limit(vm, self.utilisation) - self.fleet.planned_cpu(vm)
         self.spare[vm] = spare
         insort(self.keys, (spare, vm))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, Iterable, List, Optional, Sequence, Set
 
-from .fleet import EPS, BestFitIndex, Fleet
+from .fleet import EPS, BestFitIndex, Fleet, pooled_cpu
 from .model import Catalog, InstanceType, Policy
 
 
@@ -42,14 +42,19 @@ class NameMaker:
 
 def cheapest_type_for(cpu: float, mem: int, types: Sequence[InstanceType], catalog: Catalog,
                       utilisation: float, single_app: bool = False,
-                      fleet: Optional[Fleet] = None) -> Optional[InstanceType]:
-    """`fleet`, when given, supplies the policy's absolute headroom for shared cloud VMs."""
+                      fleet: Optional[Fleet] = None, variance: float = 0.0) -> Optional[InstanceType]:
+    """`fleet`, when given, supplies the policy's absolute and pooled headroom for shared cloud
+    VMs (`variance`: the app VMs' summed cpu_stddev squared)."""
     for t in types:  # sorted by price
+        planned = cpu
         if single_app:
             cpu_cap = t.vcpus
+        elif fleet:
+            cpu_cap = fleet.type_cpu_limit(t.vcpus, utilisation)
+            planned = pooled_cpu(cpu, variance, fleet.headroom_stddevs)
         else:
-            cpu_cap = fleet.type_cpu_limit(t.vcpus, utilisation) if fleet else t.vcpus * utilisation
-        if cpu <= cpu_cap + EPS and mem <= t.memory_mib - catalog.dom0_memory_mib:
+            cpu_cap = t.vcpus * utilisation
+        if planned <= cpu_cap + EPS and mem <= t.memory_mib - catalog.dom0_memory_mib:
             return t
     return None
 
@@ -57,20 +62,24 @@ def cheapest_type_for(cpu: float, mem: int, types: Sequence[InstanceType], catal
 def _ffd_bins(fleet: Fleet, apps: List[str], big: InstanceType, u: float) -> List[List[str]]:
     cap_cpu = fleet.type_cpu_limit(big.vcpus, u)
     cap_mem = big.memory_mib - fleet.catalog.dom0_memory_mib
-    bins: List[List] = []  # [cpu, mem, [apps]]
+    z = fleet.headroom_stddevs
+    bins: List[List] = []  # [cpu, mem, [apps], variance]
     for app in apps:
         spec = fleet.apps[app]
+        var = spec.cpu_stddev ** 2
         best = None
         for b in bins:
-            if b[0] + spec.cpu <= cap_cpu + EPS and b[1] + spec.memory_mib <= cap_mem:
+            if (pooled_cpu(b[0] + spec.cpu, b[3] + var, z) <= cap_cpu + EPS
+                    and b[1] + spec.memory_mib <= cap_mem):
                 if best is None or b[0] > best[0]:
                     best = b
         if best is None:
-            best = [0.0, 0, []]
+            best = [0.0, 0, [], 0.0]
             bins.append(best)
         best[0] += spec.cpu
         best[1] += spec.memory_mib
         best[2].append(app)
+        best[3] += var
     return [b[2] for b in bins]
 
 
@@ -93,7 +102,9 @@ def pack_into_new(fleet: Fleet, apps: List[str], types: Sequence[InstanceType], 
         for content in bins:
             cpu = sum(fleet.apps[a].cpu for a in content)
             mem = sum(fleet.apps[a].memory_mib for a in content)
-            t = cheapest_type_for(cpu, mem, types, fleet.catalog, u, single_app=len(content) == 1, fleet=fleet)
+            var = sum(fleet.apps[a].cpu_stddev ** 2 for a in content)
+            t = cheapest_type_for(cpu, mem, types, fleet.catalog, u, single_app=len(content) == 1, fleet=fleet,
+                                  variance=var)
             if t is None:
                 break
             sized.append((t, content))
@@ -127,15 +138,17 @@ def repair_overloads(fleet: Fleet, policy: Policy, movable: Set[str],
     displaced: Dict[str, str] = {}
     for vm in over:
         chosen = []
-        cpu, mem = fleet.cpu[vm], fleet.mem[vm]
+        cpu, mem, var = fleet.cpu[vm], fleet.mem[vm], fleet.var[vm]
         by_cpu = sorted(fleet.members[vm], key=lambda a: (-fleet.apps[a].cpu, fleet.apps[a].memory_mib, a))
         by_mem = sorted(fleet.members[vm], key=lambda a: (-fleet.apps[a].memory_mib, -fleet.apps[a].cpu, a))
         remaining = len(fleet.members[vm])
-        while remaining > 1 and (cpu > fleet.cpu_limit(vm, u) + EPS or mem > fleet.mem_limit(vm)):
-            pool = by_cpu if cpu > fleet.cpu_limit(vm, u) + EPS else by_mem
+        cpu_limit, z = fleet.cpu_limit(vm, u), fleet.headroom_stddevs
+        while remaining > 1 and (pooled_cpu(cpu, var, z) > cpu_limit + EPS or mem > fleet.mem_limit(vm)):
+            pool = by_cpu if pooled_cpu(cpu, var, z) > cpu_limit + EPS else by_mem
             app = next(a for a in pool if a not in chosen)
             chosen.append(app)
             cpu -= fleet.apps[app].cpu
+            var -= fleet.apps[app].cpu_stddev ** 2
             mem -= fleet.apps[app].memory_mib
             remaining -= 1
         if budget is not None and len(displaced) + len(chosen) > budget:
@@ -170,13 +183,15 @@ def _evacuate(fleet: Fleet, index: BestFitIndex, vm: str, apps: List[str],
     if replacement is not None:
         cpu_cap = fleet.type_cpu_limit(replacement.vcpus, u)
         mem_cap = replacement.memory_mib - fleet.catalog.dom0_memory_mib
-    new_cpu, new_mem, into_new, moved = 0.0, 0, [], []
+    new_cpu, new_mem, new_var, into_new, moved = 0.0, 0, 0.0, [], []
     for app in apps:
         spec = fleet.apps[app]
         alone = not into_new and replacement is not None and spec.cpu <= replacement.vcpus
+        planned = pooled_cpu(new_cpu + spec.cpu, new_var + spec.cpu_stddev ** 2, fleet.headroom_stddevs)
         if replacement is not None and new_mem + spec.memory_mib <= mem_cap and (
-                new_cpu + spec.cpu <= cpu_cap + EPS or alone):
+                planned <= cpu_cap + EPS or alone):
             new_cpu += spec.cpu
+            new_var += spec.cpu_stddev ** 2
             new_mem += spec.memory_mib
             into_new.append(app)
             continue

@@ -37,11 +37,14 @@ class Catalog:
 
 @dataclass(frozen=True)
 class AppVM:
-    """One app VM. `cpu` is its CPU demand in vCPUs (e.g. a high percentile over the window)."""
+    """One app VM. `cpu` is its CPU demand in vCPUs (e.g. a high percentile over the window);
+    `cpu_stddev` how far the real demand may stray from it (vCPUs, one standard deviation), for
+    the policy's pooled headroom (headroom_stddevs); 0: not known."""
     name: str
     memory_mib: int
     cpu: float
     vcpus: int = 1
+    cpu_stddev: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,10 @@ class Policy:
     # Spare vCPUs a shared cloud VM keeps at the target even where the percentage headroom gives
     # less (small cloud VMs): one app VM's jump from idle to busy needs up to a whole vCPU. 0: off.
     min_headroom_vcpus: float = 0.0
+    # Pooled headroom: a shared cloud VM also keeps this many standard deviations of its app VMs'
+    # summed demand error spare (their cpu_stddev, errors taken as independent: variances add), so
+    # that cloud VMs of volatile app VMs keep more room than those of steady ones. 0: off.
+    headroom_stddevs: float = 0.0
     # A cloud VM busy (every domain, dom0 included, mean over the window) at or above this fraction
     # of its vCPUs is saturated: it under-reports its app VMs' demand, which is inferred instead
     # (demand.saturated_demand) and flagged in the plan. None: measured demand only.
@@ -112,6 +119,9 @@ class Policy:
         h = self.min_headroom_vcpus
         if isinstance(h, bool) or not isinstance(h, (int, float)) or not 0.0 <= h <= 64:
             bad(f"min_headroom_vcpus must be a number of vCPUs in [0, 64], got {h!r}")
+        z = self.headroom_stddevs
+        if isinstance(z, bool) or not isinstance(z, (int, float)) or not 0.0 <= z <= 10:
+            bad(f"headroom_stddevs must be a number in [0, 10], got {z!r}")
         st = self.saturation_threshold
         if st is not None and (isinstance(st, bool) or not isinstance(st, (int, float)) or math.isnan(st)
                                or not 0.5 <= st <= 1.0):

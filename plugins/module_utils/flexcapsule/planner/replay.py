@@ -132,9 +132,10 @@ class ReplayPolicy:
         raise NotImplementedError
 
 
-def app_vms(traces: Traces, cpu: np.ndarray) -> List[AppVM]:
-    return [AppVM(n, int(m), float(c), int(v))
-            for n, m, c, v in zip(traces.names, traces.memory_mib, cpu, traces.vcpus)]
+def app_vms(traces: Traces, cpu: np.ndarray, cpu_stddev: Optional[np.ndarray] = None) -> List[AppVM]:
+    spread = np.zeros(len(traces.names)) if cpu_stddev is None else cpu_stddev
+    return [AppVM(n, int(m), float(c), int(v), float(sd))
+            for n, m, c, v, sd in zip(traces.names, traces.memory_mib, cpu, traces.vcpus, spread)]
 
 
 def replay(policy: ReplayPolicy, traces: Traces, catalog: Catalog, lower_bound: float,

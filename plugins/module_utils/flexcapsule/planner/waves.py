@@ -16,19 +16,20 @@ def assign_waves(before: Fleet, actions: List[Action], policy: Policy) -> None:
     state = before.copy()
     utilisation = policy.target_cpu_utilisation
     # The wave's moves are applied to `state` one by one, but until the wave completes each app is
-    # still held on its source as well: `leaving` counts it there, (CPU, MiB, count) per source.
+    # still held on its source as well: `leaving` counts it there, (CPU, MiB, count, variance) per source.
     # (Copying the fleet per wave instead made 10,000 app VMs take minutes.)
     wave, moving, leaving = 0, None, {}
     for action in actions:
         if action.kind == "migrate":
             joins = (moving is not None and len(moving) < policy.migration_concurrency
                      and action.app not in moving
-                     and state.fits(action.app, action.cloud_vm, utilisation, leaving.get(action.cloud_vm, (0.0, 0, 0))))
+                     and state.fits(action.app, action.cloud_vm, utilisation,
+                                    leaving.get(action.cloud_vm, (0.0, 0, 0, 0.0))))
             if not joins:
                 wave, moving, leaving = wave + 1, set(), {}
             source, spec = state.placement[action.app], state.apps[action.app]
-            cpu, mem, count = leaving.get(source, (0.0, 0, 0))
-            leaving[source] = (cpu + spec.cpu, mem + spec.memory_mib, count + 1)
+            cpu, mem, count, var = leaving.get(source, (0.0, 0, 0, 0.0))
+            leaving[source] = (cpu + spec.cpu, mem + spec.memory_mib, count + 1, var + spec.cpu_stddev ** 2)
             moving.add(action.app)
             action.wave = wave
         else:
