@@ -34,9 +34,8 @@ lint:
 test-lab:
 	scripts/test-lab.sh
 
-# The lab tests CI leaves out: for time (Linux PV cases, deploy.yml twice, migration failure cases), and the
-# load separation by consolidate.yml, whose measured overload lands within a hair of the threshold. Needs the lab
-# up (make demo). Every one of them passed on the lab.
+# The lab test CI leaves out: the load separation by consolidate.yml, whose measured overload lands within a hair
+# of the threshold. Needs the lab up (make demo).
 test-lab-extended:
 	$(VENV)/pytest -v -m lab_extended tests/lab
 

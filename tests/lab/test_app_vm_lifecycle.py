@@ -111,7 +111,7 @@ def runtime_installed():
     assert proc.returncode == 0, proc.stdout[-3000:]
 
 
-@pytest.mark.parametrize("image, memory", [pytest.param(LINUX_IMAGE, 128, marks=pytest.mark.lab_extended),
+@pytest.mark.parametrize("image, memory", [(LINUX_IMAGE, 128),
                                            (LIBOS_IMAGE, 32)])
 def test_full_lifecycle(image, memory):
     name = "m-life-%s" % image.replace("linux-", "l")
@@ -163,7 +163,6 @@ def test_bad_input_changes_nothing():
         cleanup(name)
 
 
-@pytest.mark.lab_extended
 def test_name_clash_is_refused_unless_replace():
     name = "m-clash"
     cleanup(name)
@@ -181,7 +180,6 @@ def test_name_clash_is_refused_unless_replace():
         cleanup(name)
 
 
-@pytest.mark.lab_extended
 def test_info_reports_usage_capacity_and_exit_status():
     name = "m-info"
     cleanup(name)
@@ -202,7 +200,6 @@ def test_info_reports_usage_capacity_and_exit_status():
         cleanup(name)
 
 
-@pytest.mark.lab_extended
 def test_deploy_twice_second_run_changes_nothing():
     names = ["m-deploy-l", "m-deploy-c"]
     cleanup(*names)

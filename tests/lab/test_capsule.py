@@ -30,7 +30,6 @@ def test_foreground_run_streams_the_console_and_returns_the_exit_status():
         cleanup(name)
 
 
-@pytest.mark.lab_extended
 def test_detached_linux_app_vm_like_a_process():
     name = "m-cap-linux"
     cleanup(name)
