@@ -68,6 +68,68 @@ def test_failure_message_says_where_the_app_vm_is_and_why(tmp_path):
     assert "debug:" not in message
 
 
+# ---- the frame relay's wiring (frame_relay.py itself is tested on real bridges in test_frame_relay.py)
+
+class RecordingRelay:
+    """Records what the driver asks of it; the relay's own behaviour is tested on real bridges elsewhere."""
+
+    def __init__(self):
+        self.calls = []
+
+    def start_capture(self):
+        self.calls.append("capture")
+
+    def deliver(self, timeout):
+        self.calls.append("deliver %.1f" % timeout)
+
+    def close(self):
+        self.calls.append("close")
+
+    def stats(self):
+        return {"captured": 0}
+
+
+def recorded_migration():
+    import os
+    path = os.path.join(os.path.dirname(__file__), "..", "fixtures", "xl", "migrate_vvv_vif_success.txt")
+    with open(path) as handle:
+        return handle.read().splitlines()
+
+
+def test_the_relay_captures_from_the_suspend_request_and_delivers_once_the_target_started():
+    relay = RecordingRelay()
+    driver = runtime_migrate.RelayDriver(relay)
+    lines = recorded_migration()
+    for stamp, line in enumerate(lines):
+        driver.on_line(float(stamp), line)
+        if runtime_migrate.SUSPEND_REQUESTED in line:
+            assert relay.calls == ["capture"]  # from the request on, before the guest has stopped
+    assert driver.finish() == {"captured": 0}
+    assert relay.calls[-2:] == ["deliver %.1f" % runtime_migrate.RELAY_WAIT_S, "close"]
+    assert relay.calls.count("deliver 2.0") == 1
+
+
+def test_a_failed_migration_delivers_nothing():
+    relay = RecordingRelay()
+    driver = runtime_migrate.RelayDriver(relay)
+    import os
+    path = os.path.join(os.path.dirname(__file__), "..", "fixtures", "xl", "migrate_fails_logdirty_sender.txt")
+    with open(path) as handle:
+        for line in handle:
+            driver.on_line(0.0, line)
+    driver.finish()
+    assert "close" in relay.calls and not any(call.startswith("deliver") for call in relay.calls)
+
+
+def test_the_relay_covers_every_bridged_nic_and_nothing_without_one():
+    domain = {"domid": 12, "nics": [{"devid": 0, "mac": "00:16:3e:00:00:01", "bridge": "xenbr0"},
+                                    {"devid": 1, "mac": "00:16:3e:00:00:02", "bridge": "br-apps"}]}
+    relay = runtime_migrate.frame_relay_for(domain)
+    assert relay.bridge_of_vif == {"vif12.0": "xenbr0", "vif12.1": "br-apps"}
+    assert runtime_migrate.frame_relay_for({"domid": 3, "nics": []}) is None
+    assert runtime_migrate.frame_relay_for({"domid": 3}) is None
+
+
 def test_phases_of_a_recorded_migration_with_a_nic():
     """xl -vvv migrate of an httpd app VM with a NIC (tests/fixtures/xl/migrate_vvv_vif_success.txt), one line a
     second: every phase is found, in the order xl goes through them, and the downtime spans suspend to start."""

@@ -12,9 +12,11 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 
 from . import appvm
+from .frame_relay import FrameRelay
 from .xl import (INCOMING_SUFFIX, SSH_OPTIONS, SSH_UNREACHABLE_RC, ToolstackError, Xl, parse_migrate_log, run,
                  ssh_argv, validate_host)
 
@@ -177,6 +179,44 @@ def preflight_report(runtime, name, image, bridges=(), addresses=(), macs=(), vi
     return report
 
 
+# xl -vvv lines that open and close the relay's capture window (frame_relay: frames sent to the app VM while it
+# is stopped are held in the source dom0 and delivered once it runs on the destination).
+SUSPEND_REQUESTED = "issuing PV suspend request"
+TARGET_STARTED = "migration sender: Target reports successful startup"
+RELAY_WAIT_S = 2.0
+
+
+def frame_relay_for(domain):
+    """A FrameRelay for the domain's NICs (vif<domid>.<devid> on their bridges), or None without NICs."""
+    nics = [nic for nic in domain.get("nics") or [] if nic.get("bridge") and nic.get("mac")]
+    if not nics or domain.get("domid") is None:
+        return None
+    return FrameRelay({"vif%d.%d" % (domain["domid"], nic.get("devid") or 0): appvm.parse_bridge(nic["bridge"])
+                       for nic in nics}, [nic["mac"] for nic in nics])
+
+
+class RelayDriver:
+    """Feeds xl's output lines to a FrameRelay: capture from the suspend request, delivery (in a thread, so xl's
+    output keeps flowing while the source domain is torn down) once the target reports the app VM started."""
+
+    def __init__(self, relay):
+        self.relay, self.thread = relay, None
+
+    def on_line(self, _stamp, line):
+        if SUSPEND_REQUESTED in line or "guest has suspended" in line:
+            self.relay.start_capture()
+        elif TARGET_STARTED in line and self.thread is None:
+            self.thread = threading.Thread(target=self.relay.deliver, args=(RELAY_WAIT_S,), daemon=True)
+            self.thread.start()
+
+    def finish(self):
+        """The relay's figures; waits for a delivery under way. Safe after a failure (nothing is delivered)."""
+        if self.thread is not None:
+            self.thread.join(timeout=RELAY_WAIT_S + 5)
+        self.relay.close()
+        return self.relay.stats()
+
+
 def validate_request(name, destination):
     """A well-formed app VM name and destination host, before anything is asked of either."""
     appvm.validate_name(name)
@@ -235,12 +275,15 @@ def migrate(runtime, name, destination, transport="ssh", timeout=900, tcp_port=D
         receiver = None
         stats_fd, stats_path = tempfile.mkstemp(prefix="flexcapsule-migrate-", suffix=".json")
         os.close(stats_fd)
+        relay = frame_relay_for(domain)
+        driver = RelayDriver(relay) if relay is not None else None
         started = time.monotonic()
         try:
             if transport == "tcp":
                 receiver = start_tcp_receiver(destination, tcp_port, timeout, local_address_towards(destination))
             lines = runtime.xl.migrate(name, destination, transport_command(transport, stats_path, tcp_port),
-                                       timeout=timeout, verbosity=verbosity)
+                                       timeout=timeout, verbosity=verbosity,
+                                       on_line=driver.on_line if driver is not None else None)
         except ToolstackError as exc:
             message = failure_message(runtime, name, destination, exc)
             clear_half_received(destination, name)
@@ -249,6 +292,7 @@ def migrate(runtime, name, destination, transport="ssh", timeout=900, tcp_port=D
             if receiver is not None:
                 stop_process(receiver)
             stats = _read_stats(stats_path)
+            relayed = driver.finish() if driver is not None else None
         total = time.monotonic() - started
         phases = parse_migrate_log(lines)
         runtime.forget(name)  # the definition now lives with the domain on the destination
@@ -259,7 +303,7 @@ def migrate(runtime, name, destination, transport="ssh", timeout=900, tcp_port=D
                 "destination_host": report.get("host"), "transport": transport, "memory_mib": domain["memory_mib"],
                 "total_time_s": round(total, 3), "downtime_s": downtime(phases), "bytes_sent": stats.get("bytes_sent"),
                 "rounds": stats.get("rounds"), "pages_per_round": stats.get("pages_per_round"),
-                "phases": phases, "log": [line for _, line in lines][-40:]}
+                "frames_relayed": relayed, "phases": phases, "log": [line for _, line in lines][-40:]}
 
 
 def downtime(phases):
