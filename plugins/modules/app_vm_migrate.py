@@ -83,11 +83,14 @@ migration:
   description: >-
     What happened; timings are seconds as seen by the source. rounds and pages_per_round are read from the
     migration stream (the last round is the stop-and-copy one; a lower bound, see migration_stream.py).
+    frames_relayed (app VMs with a NIC, else null) says what the source held for the app VM while it was stopped
+    and delivered after the move (captured, delivered, dropped, trigger, errors; docs/networking.md).
   returned: changed and not check mode
   type: dict
   sample: {name: counter-1, source: cloud1, destination: 10.77.0.12, destination_host: cloud2, transport: ssh,
            memory_mib: 32, total_time_s: 9.8, downtime_s: 0.41, bytes_sent: 34013184, rounds: 3,
            pages_per_round: [1310, 12, 4],
+           frames_relayed: {captured: 12, delivered: 12, dropped: 0, trigger: app VM heard, errors: []},
            network: {address: 10.77.0.50/24, gateway: 10.77.0.1, mac: "00:16:3e:5a:01:c2", bridge: xenbr0}}
 preflight:
   description: >-

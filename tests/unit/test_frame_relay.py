@@ -36,7 +36,8 @@ out["filtered"] = []
 try:
     while True:
         data, address = probe.recvfrom(65536)
-        out["filtered"].append([data[14:46].rstrip(b".").decode(errors="replace"), address[2]])
+        if data[12:14] == b"\x88\xb5":   # the test's own frames (the bridge may send others down the port)
+            out["filtered"].append([data[14:46].rstrip(b".").decode(), address[2]])
 except socket.timeout:
     pass
 probe.close()
