@@ -262,6 +262,15 @@ def test_a_migrated_in_app_vm_has_the_network_it_was_defined_with(tmp_path, stor
 # ---------------------------------------------------------------- conflicts and the bridge
 
 
+def installed_scripts(tmp_path):
+    """A Xen scripts directory holding an executable vif-flexcapsule, as roles/flexcapsule_runtime leaves it."""
+    scripts = tmp_path / "xen-scripts"
+    scripts.mkdir(exist_ok=True)
+    (scripts / "vif-flexcapsule").write_text("#!/bin/sh\n")
+    (scripts / "vif-flexcapsule").chmod(0o755)
+    return str(scripts)
+
+
 @pytest.fixture
 def net_runtime(tmp_path):
     """cloud1 with the NICs of cloud1_list_long_with_nics, a bridge xenbr0 in a fake /sys/class/net, and a stopped app VM."""
@@ -270,7 +279,7 @@ def net_runtime(tmp_path):
     (sys_net / "eth0").mkdir()
     recorded, _fixture = networked_cloud1()
     runtime = Runtime(state_dir=str(tmp_path / "run"), image_store="/tmp/m-images", xl=recorded,
-                      sys_class_net=str(sys_net))
+                      sys_class_net=str(sys_net), xen_scripts_dir=installed_scripts(tmp_path))
     runtime.save_definition({"name": "m-stopped", "image": "counter", "kind": "flexcapsule", "memory_mib": 8,
                              "vcpus": 1, "args": "", "network": appvm.make_network("m-stopped", {
                                  "address": "10.77.0.70/24"})})
@@ -284,6 +293,15 @@ def definition(name="m-new", **network):
 def test_a_free_address_on_an_existing_bridge_passes(net_runtime):
     net_runtime.check_network(definition())
     net_runtime.check_network({"name": "m-new", "network": None})
+
+
+def test_a_missing_hotplug_script_is_refused_before_anything_changes(net_runtime):
+    """Before: xl create failed half-way with libxl's 'cannot execute'; now the runtime says what is missing."""
+    with pytest.raises(appvm.AppVmError, match=r"NIC hotplug script .*/vif-bridge is not installed"):
+        net_runtime.check_network(definition(script="vif-bridge"))
+    os.remove(os.path.join(net_runtime.xen_scripts_dir, "vif-flexcapsule"))
+    with pytest.raises(appvm.AppVmError, match=r"vif-flexcapsule is not installed on this cloud VM"):
+        net_runtime.check_network(definition())
 
 
 @pytest.mark.parametrize("network, message", [
@@ -392,7 +410,7 @@ def test_preflight_refuses_a_destination_without_the_hotplug_script():
 
 
 def test_the_destination_reports_missing_hotplug_scripts(net_runtime, tmp_path):
-    scripts = tmp_path / "xen-scripts"
+    scripts = tmp_path / "other-xen-scripts"
     scripts.mkdir()
     (scripts / "vif-bridge").write_text("#!/bin/sh\n")
     (scripts / "vif-bridge").chmod(0o755)
@@ -527,8 +545,10 @@ def networked_cloud_vm(monkeypatch, tmp_path):
     recorded, _fixture = networked_cloud1()
     # The module's own import path, so its errors are the classes the module catches.
     from ansible.module_utils.flexcapsule.runtime import Runtime as ModuleRuntime
+    scripts = installed_scripts(tmp_path)
     monkeypatch.setattr(app_vm, "Runtime", lambda state_dir, image_store: ModuleRuntime(
-        state_dir=state_dir, image_store=image_store, xl=recorded, sys_class_net=str(sys_net)))
+        state_dir=state_dir, image_store=image_store, xl=recorded, sys_class_net=str(sys_net),
+        xen_scripts_dir=scripts))
     return {"state_dir": str(state), "image_store": str(store)}
 
 

@@ -197,6 +197,15 @@ def parse_vif_script(value):
     return value
 
 
+# A NIC hotplug script as libxl takes it: an absolute path, or a bare name in Xen's scripts directory.
+SCRIPT_PATTERN = re.compile(r"^(?:/[A-Za-z0-9_.+-]+)+$|^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
+
+
+def script_path(script, scripts_dir=XEN_SCRIPTS_DIR):
+    """Where libxl looks for a NIC's script: a bare name is relative to the Xen scripts directory."""
+    return script if script.startswith("/") else os.path.join(scripts_dir, script)
+
+
 def vif_script_of(network):
     """The hotplug script a network's NIC is plugged in with (the default when the network does not say)."""
     return (network or {}).get("script") or DEFAULT_VIF_SCRIPT

@@ -323,10 +323,20 @@ class Runtime:
         if not self.has_bridge(network["bridge"]):
             problems.append("bridge %r does not exist on this cloud VM (roles/nested_xen creates %s; or set "
                             "network.bridge)" % (network["bridge"], appvm.DEFAULT_BRIDGE))
+        script = appvm.vif_script_of(network)
+        if not self.has_vif_script(script):
+            problems.append("NIC hotplug script %s is not installed on this cloud VM (roles/flexcapsule_runtime "
+                            "installs vif-flexcapsule; or set network.script: vif-bridge)"
+                            % appvm.script_path(script, self.xen_scripts_dir))
         views = self.app_vms(reap=False) if views is None else views
         problems += appvm.network_conflicts(definition, views)
         if problems:
             raise appvm.AppVmError("app VM %r: %s" % (definition["name"], "; ".join(problems)))
+
+    def has_vif_script(self, script):
+        """libxl can run this NIC hotplug script here (a well-formed name, executable in place)."""
+        return bool(appvm.SCRIPT_PATTERN.match(script)) and os.access(
+            appvm.script_path(script, self.xen_scripts_dir), os.X_OK)
 
     def check_memory(self, memory_mib):
         capacity = self.capacity()

@@ -109,12 +109,8 @@ def judge_preflight(local_capacity, domain, report, destination):
 
 
 # A hotplug script as passed between dom0s: a bare name under /etc/xen/scripts, or an absolute path.
-SCRIPT_PATTERN = re.compile(r"^(?:/[A-Za-z0-9_.+-]+)+$|^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
-
-
-def script_path(script, scripts_dir=appvm.XEN_SCRIPTS_DIR):
-    """Where libxl looks for a NIC's script: a bare name is relative to the Xen scripts directory."""
-    return script if script.startswith("/") else os.path.join(scripts_dir, script)
+SCRIPT_PATTERN = appvm.SCRIPT_PATTERN
+script_path = appvm.script_path
 
 
 def vif_scripts_of(runtime, domain):
@@ -172,7 +168,7 @@ def preflight_report(runtime, name, image, bridges=(), addresses=(), macs=(), vi
     if vif_scripts:
         report["missing_vif_scripts"] = [
             script for script in vif_scripts
-            if not SCRIPT_PATTERN.match(script) or not os.access(script_path(script, runtime.xen_scripts_dir), os.X_OK)]
+            if not runtime.has_vif_script(script)]
     if addresses or macs:
         report["network_conflicts"] = appvm.address_mac_conflicts(name, list(addresses), [m.lower() for m in macs],
                                                                   runtime.app_vms(reap=False))
