@@ -13,6 +13,7 @@ APT_PACKAGES=(
   busybox-static                  # initramfs of the Linux PV app VM
   iputils-ping curl               # networked app VMs: lab ping, and Linux's side of the stack's tap test
   libxen-dev gcc make             # FlexCapsule OS is built against Xen's public headers
+  libc6-dev                       # hosted C: the host tests and the static NIC hotplug program (libc.a)
   python3-venv
 )
 
