@@ -5,6 +5,7 @@ import subprocess
 import time
 
 import pytest
+from flexcapsule.cloud.lab import LabProvider
 from flexcapsule.xl import INCOMING_SUFFIX
 
 from test_app_vm_lifecycle import (ADDRESS, LABCTL, LIBOS_IMAGE, LINUX_IMAGE, ROOT, app_vms, capsule,  # noqa: F401
@@ -154,7 +155,6 @@ def test_destination_cloud_vm_killed_mid_migration_leaves_the_app_on_the_source(
     `xl migrate-receive` (a Linux app VM of 256 MiB takes long enough to move that the kill lands in the stream).
     The app keeps running on cloud1; lab.yml finds the crashed cloud VM and boots it again from its disk, and a
     rerun of migrate.yml then succeeds."""
-    from flexcapsule.cloud.lab import LabProvider
     name = "m-mig-vmkill"
     start_counter(name, LINUX_IMAGE, 256)
     qemu_pid = LabProvider().get_vm("cloud2").extra["pid"]

@@ -7,19 +7,23 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 
 import pytest
+
+from private_netns import private_netns
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 APP_MAC = "00:16:3e:00:00:05"
 CLIENT_MAC = "02:00:00:00:00:c1"
 
 SCENARIO = r"""
-import json, socket, sys, threading, time
+import json, socket, struct, sys, threading, time
 sys.path.insert(0, sys.argv[1])
-from flexcapsule.frame_relay import FrameRelay, eth_header, packet_socket
+from flexcapsule.frame_relay import FrameRelay, packet_socket
 APP, CLIENT, HEARD = sys.argv[2], sys.argv[3], sys.argv[4] == "heard"
+
+def eth_header(dst, src, ethertype):
+    return bytes.fromhex(dst.replace(":", "") + src.replace(":", "")) + struct.pack("!H", ethertype)
 
 def frame(dst, src, tag):
     return eth_header(dst, src, 0x88b5) + tag.ljust(46, b".")   # local experimental ethertype
@@ -53,6 +57,8 @@ delivery = threading.Thread(target=relay.deliver, args=(1.5,)); delivery.start()
 time.sleep(0.3)
 if HEARD:   # the app VM speaks from the destination's side: its gratuitous ARP arrives by up0
     vpc.send(eth_header("ff:ff:ff:ff:ff:ff", APP, 0x0806) + b"garp".ljust(46, b"."))
+else:       # a broadcast by its old vif (and so on br0 too) is not the app VM heard from elsewhere
+    app.send(eth_header("ff:ff:ff:ff:ff:ff", APP, 0x0806) + b"old-place".ljust(46, b"."))
 delivery.join()
 seen = []
 try:
@@ -73,23 +79,13 @@ print(json.dumps(out))
 
 @pytest.fixture
 def netns():
-    assert os.geteuid() == 0, "needs root (network namespaces); the project's tests run as root"
-    name = "fc-relay-%s" % uuid.uuid4().hex[:8]
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        # no IPv6 chatter (router solicitations, MLD) among the frames the test counts
-        subprocess.run(["ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1",
-                        "net.ipv6.conf.all.disable_ipv6=1"], check=True)
-        for argv in (["link", "add", "br0", "type", "bridge"],
-                     ["link", "add", "vif5.0", "type", "veth", "peer", "name", "vif5.0-peer"],
-                     ["link", "add", "up0", "type", "veth", "peer", "name", "up0-peer"],
-                     ["link", "set", "vif5.0", "master", "br0"], ["link", "set", "up0", "master", "br0"]):
-            subprocess.run(["ip", "-n", name] + argv, check=True)
-        for link in ("br0", "vif5.0", "vif5.0-peer", "up0", "up0-peer"):
-            subprocess.run(["ip", "-n", name, "link", "set", link, "up"], check=True)
+    links = ("br0", "vif5.0", "vif5.0-peer", "up0", "up0-peer")
+    with private_netns("fc-relay", ["link", "add", "br0", "type", "bridge"],
+                       ["link", "add", "vif5.0", "type", "veth", "peer", "name", "vif5.0-peer"],
+                       ["link", "add", "up0", "type", "veth", "peer", "name", "up0-peer"],
+                       ["link", "set", "vif5.0", "master", "br0"], ["link", "set", "up0", "master", "br0"],
+                       *(["link", "set", link, "up"] for link in links), ipv6=False) as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=True)
 
 
 def scenario(netns, heard):
@@ -119,8 +115,9 @@ def test_without_a_word_from_the_app_vm_they_are_delivered_after_the_grace_perio
 
 
 def test_a_missing_vif_or_a_bad_mac_is_reported_not_raised():
+    from flexcapsule.appvm import AppVmError
     from flexcapsule.frame_relay import FrameRelay
-    with pytest.raises(ValueError, match="not a MAC address"):
+    with pytest.raises(AppVmError, match="invalid network mac"):
         FrameRelay({"vif1.0": "xenbr0"}, ["00:16:3e:zz:00:01"])
     relay = FrameRelay({"vif-absent-0": "xenbr0"}, ["00:16:3e:00:00:01"])
     relay.start_capture()

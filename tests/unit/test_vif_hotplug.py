@@ -9,9 +9,10 @@ import socket
 import struct
 import subprocess
 import threading
-import uuid
 
 import pytest
+
+from private_netns import private_netns
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LIBOS = os.path.join(ROOT, "libos-build")
@@ -84,16 +85,9 @@ def program():
 @pytest.fixture
 def netns():
     """A private namespace: bridge xenbr0 (MTU 1450) and a veth vif13.0 (MTU 1500), both down."""
-    assert os.geteuid() == 0, "needs root (network namespaces); the project's tests run as root"
-    name = "fc-vif-%s" % uuid.uuid4().hex[:8]
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        for argv in (["link", "add", "xenbr0", "mtu", "1450", "type", "bridge"],
-                     ["link", "add", "vif13.0", "type", "veth", "peer", "name", "vif13.0-peer"]):
-            subprocess.run(["ip", "-n", name] + argv, check=True)
+    with private_netns("fc-vif", ["link", "add", "xenbr0", "mtu", "1450", "type", "bridge"],
+                       ["link", "add", "vif13.0", "type", "veth", "peer", "name", "vif13.0-peer"]) as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=True)
 
 
 @pytest.fixture

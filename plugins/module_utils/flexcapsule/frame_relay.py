@@ -5,8 +5,8 @@ is connected again, 1-2 s in a TCG lab), frames sent to it still reach the sourc
 and are lost there. A client's TCP then waits for its retransmission timer, which backs off: with Linux's 200 ms
 minimum, a request lost at the stop is sent again 0.2, 0.6, 1.4 and 3.0 s later, so a 1.5 s stop costs the client
 3 s. The relay captures, in the source dom0, what the bridge sends down the app VM's vifs from the suspend request
-on; once the app VM speaks from its new place (the first frame from its MAC that reaches this cloud VM by another
-port than its old vifs: FlexCapsule OS sends a gratuitous ARP as soon as its NIC is back), or after a grace
+on; once the app VM speaks from its new place (the first frame from its MAC that comes in by a port of the bridge
+other than its old vifs: FlexCapsule OS sends a gratuitous ARP as soon as its NIC is back), or after a grace
 period, it sends them again through the bridge, which now forwards them towards the destination. The request is
 answered at resume instead of at the next retransmission.
 
@@ -24,11 +24,14 @@ Linux only (AF_PACKET); needs root, as everything in dom0. Frames the app VM too
 and its stop may arrive twice: TCP drops the duplicate; a UDP service may see a datagram twice.
 """
 import ctypes
+import os
 import select
 import socket
 import struct
 import threading
 import time
+
+from .appvm import AppVmError, parse_mac
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
@@ -38,18 +41,12 @@ FRAME_SIZE = 65536
 
 
 def mac_bytes(mac):
-    """'00:16:3e:aa:bb:cc' -> 6 bytes; ValueError names a bad MAC."""
-    parts = mac.split(":") if isinstance(mac, str) else []
-    if len(parts) != 6 or not all(len(p) == 2 for p in parts):
-        raise ValueError("not a MAC address: %r" % (mac,))
-    try:
-        return bytes(int(p, 16) for p in parts)
-    except ValueError:
-        raise ValueError("not a MAC address: %r" % (mac,))
+    """'00:16:3e:aa:bb:cc' -> 6 bytes (appvm.parse_mac's rules; AppVmError names a bad MAC)."""
+    return bytes.fromhex(parse_mac(mac).replace(":", ""))
 
 
 def interface_mac(ifname):
-    """The interface's MAC (6 bytes) from sysfs; ValueError if it has none."""
+    """The interface's MAC (6 bytes) from sysfs."""
     with open("/sys/class/net/%s/address" % ifname) as handle:
         return mac_bytes(handle.read().strip())
 
@@ -88,14 +85,12 @@ class FrameRelay:
     relay.deliver(timeout) once the app VM runs on the destination; relay.close() always. stats() says what
     happened. Never raises once started: a relay that cannot work only loses what would have been lost anyway."""
 
-    def __init__(self, bridge_of_vif, macs, max_frames=MAX_FRAMES, max_bytes=MAX_BYTES):
+    def __init__(self, bridge_of_vif, macs):
         self.bridge_of_vif = dict(bridge_of_vif)
         self.macs = {mac_bytes(mac) for mac in macs}
-        self.max_frames, self.max_bytes = max_frames, max_bytes
         self.frames, self.bytes, self.dropped = [], 0, 0
         self.errors, self.trigger, self.delivered = [], None, 0
         self._sockets, self._stop, self._thread = {}, threading.Event(), None
-        self._vif_indexes = set()
 
     # ---- capture: frames the source dom0 sends down the app VM's vifs
     def start_capture(self):
@@ -103,7 +98,6 @@ class FrameRelay:
             return
         for vif in self.bridge_of_vif:
             try:
-                self._vif_indexes.add(socket.if_nametoindex(vif))
                 self._sockets[packet_socket(vif, outgoing_only=True)] = self.bridge_of_vif[vif]
             except OSError as exc:
                 self.errors.append("capture on %s: %s" % (vif, exc))
@@ -118,14 +112,12 @@ class FrameRelay:
             except (OSError, ValueError):
                 break
             for sock in ready:
-                try:
-                    frame, address = sock.recvfrom(FRAME_SIZE)
+                try:  # only frames to the app VM get here: the socket's kernel filter drops the rest
+                    frame = sock.recv(FRAME_SIZE)
                 except OSError:  # the vif went away with the source domain
                     sockets.remove(sock)
                     continue
-                if address[2] != PACKET_OUTGOING:
-                    continue  # sent by the app VM, not to it
-                if len(self.frames) >= self.max_frames or self.bytes + len(frame) > self.max_bytes:
+                if len(self.frames) >= MAX_FRAMES or self.bytes + len(frame) > MAX_BYTES:
                     self.dropped += 1
                     continue
                 self.frames.append((self._sockets[sock], frame))
@@ -138,13 +130,20 @@ class FrameRelay:
 
     # ---- delivery: through the bridge, once the app VM is heard from elsewhere
     def wait_for_app_vm(self, timeout):
-        """True when a frame from one of the app VM's MACs arrives by a port other than its old vifs."""
+        """True when a frame from one of the app VM's MACs comes in by a bridge port other than its old vifs."""
         try:
             sock = packet_socket()
         except OSError as exc:
             self.errors.append("listen: %s" % exc)
             return False
         deadline = time.monotonic() + timeout
+        elsewhere = set()
+        for bridge in set(self.bridge_of_vif.values()):
+            try:
+                elsewhere.update(os.listdir("/sys/class/net/%s/brif" % bridge))
+            except OSError as exc:
+                self.errors.append("ports of %s: %s" % (bridge, exc))
+        elsewhere -= set(self.bridge_of_vif)
         try:
             while True:
                 left = deadline - time.monotonic()
@@ -154,14 +153,11 @@ class FrameRelay:
                 if not ready:
                     return False
                 frame, address = sock.recvfrom(FRAME_SIZE)
-                if len(frame) < 14 or address[2] == PACKET_OUTGOING or frame[6:12] not in self.macs:
-                    continue
-                try:
-                    if socket.if_nametoindex(address[0]) in self._vif_indexes:
-                        continue  # still the old vif
-                except OSError:
-                    continue  # an interface that just went away
-                return True
+                # Judged by the bridge port it came in by: its old vifs are the old place (and the bridge
+                # device only repeats what a port took in).
+                if (len(frame) >= 14 and address[2] != PACKET_OUTGOING and frame[6:12] in self.macs
+                        and address[0] in elsewhere):
+                    return True
         finally:
             sock.close()
 
@@ -181,7 +177,7 @@ class FrameRelay:
                     sock, own_mac = senders[bridge]
                     sock.send(frame[:6] + own_mac + frame[12:])
                     self.delivered += 1
-                except (OSError, ValueError) as exc:
+                except (OSError, AppVmError) as exc:
                     self.errors.append("send on %s: %s" % (bridge, exc))
         finally:
             for sock, _mac in senders.values():
@@ -198,7 +194,3 @@ class FrameRelay:
         return {"captured": len(self.frames), "delivered": self.delivered, "dropped": self.dropped,
                 "trigger": self.trigger, "errors": self.errors[:5]}
 
-
-def eth_header(dst, src, ethertype):
-    """A 14-byte Ethernet header (for tests and probes)."""
-    return mac_bytes(dst) + mac_bytes(src) + struct.pack("!H", ethertype)

@@ -17,8 +17,8 @@ import time
 
 from . import appvm
 from .frame_relay import FrameRelay
-from .xl import (INCOMING_SUFFIX, SSH_OPTIONS, SSH_UNREACHABLE_RC, ToolstackError, Xl, parse_migrate_log, run,
-                 ssh_argv, validate_host)
+from .xl import (INCOMING_SUFFIX, MIGRATE_MARKERS, SSH_OPTIONS, SSH_UNREACHABLE_RC, ToolstackError, Xl,
+                 parse_migrate_log, run, ssh_argv, validate_host)
 
 TRANSPORTS = ("ssh", "tcp")
 DEFAULT_TCP_PORT = 8002
@@ -102,15 +102,10 @@ def judge_preflight(local_capacity, domain, report, destination):
     for script in report.get("missing_vif_scripts") or []:
         problems.append("destination %s has no hotplug script %s for app VM %r's NIC (apply roles/flexcapsule_runtime "
                         "there, which installs vif-flexcapsule; or start the app VM with network.script: vif-bridge)"
-                        % (destination, script_path(script), domain["name"]))
+                        % (destination, appvm.script_path(script), domain["name"]))
     for conflict in report.get("network_conflicts") or []:
         problems.append("destination %s: %s" % (destination, conflict))
     return problems
-
-
-# A hotplug script as passed between dom0s: a bare name under /etc/xen/scripts, or an absolute path.
-SCRIPT_PATTERN = appvm.SCRIPT_PATTERN
-script_path = appvm.script_path
 
 
 def vif_scripts_of(runtime, domain):
@@ -129,7 +124,7 @@ def vif_scripts_of(runtime, domain):
             script = appvm.vif_script_of((runtime.definition(domain["name"]) or {}).get("network"))
         if os.path.dirname(script) == appvm.XEN_SCRIPTS_DIR:
             script = os.path.basename(script)
-        if not SCRIPT_PATTERN.match(script):
+        if not appvm.SCRIPT_PATTERN.match(script):
             raise MigrationError("app VM %r: unexpected NIC hotplug script %r" % (domain["name"], script))
         scripts.add(script)
     return sorted(scripts)
@@ -175,11 +170,20 @@ def preflight_report(runtime, name, image, bridges=(), addresses=(), macs=(), vi
     return report
 
 
-# xl -vvv lines that open and close the relay's capture window (frame_relay: frames sent to the app VM while it
-# is stopped are held in the source dom0 and delivered once it runs on the destination).
+# The xl -vvv line that opens the relay's capture window (frame_relay: frames sent to the app VM while it is
+# stopped are held in the source dom0 and delivered once it runs on the destination); the target reporting the
+# app VM started (MIGRATE_MARKERS["sender_done"]) closes it.
 SUSPEND_REQUESTED = "issuing PV suspend request"
-TARGET_STARTED = "migration sender: Target reports successful startup"
 RELAY_WAIT_S = 2.0
+
+
+def relay_step(line):
+    """What a line of xl -vvv migrate means for the frame relay: "capture", "deliver" or None."""
+    if SUSPEND_REQUESTED in line:
+        return "capture"
+    if MIGRATE_MARKERS["sender_done"] in line:
+        return "deliver"
+    return None
 
 
 def frame_relay_for(domain):
@@ -199,9 +203,10 @@ class RelayDriver:
         self.relay, self.thread = relay, None
 
     def on_line(self, _stamp, line):
-        if SUSPEND_REQUESTED in line or "guest has suspended" in line:
+        step = relay_step(line)
+        if step == "capture":
             self.relay.start_capture()
-        elif TARGET_STARTED in line and self.thread is None:
+        elif step == "deliver" and self.thread is None:
             self.thread = threading.Thread(target=self.relay.deliver, args=(RELAY_WAIT_S,), daemon=True)
             self.thread.start()
 

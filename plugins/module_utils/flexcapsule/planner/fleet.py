@@ -107,11 +107,10 @@ class Fleet:
         return pooled_cpu(self.cpu[vm], self.var[vm], self.headroom_stddevs)
 
     def fits(self, app: str, vm: str, utilisation: float, also: tuple = (0.0, 0, 0, 0.0)) -> bool:
-        """Room for app on vm at this utilisation. `also` = (CPU, MiB, count[, variance]) of app
-        VMs counted on vm besides its members (e.g. ones migrating away, still held there)."""
+        """Room for app on vm at this utilisation. `also` = (CPU, MiB, count, variance) of app VMs
+        counted on vm besides its members (e.g. ones migrating away, still held there)."""
         spec = self.apps[app]
-        also_cpu, also_mem, also_count = also[:3]
-        also_var = also[3] if len(also) > 3 else 0.0
+        also_cpu, also_mem, also_count, also_var = also
         # An app busier than the headroom allows may still have a cloud VM to itself.
         if self.members[vm] or also_count:
             cpu = pooled_cpu(self.cpu[vm] + also_cpu + spec.cpu, self.var[vm] + also_var + spec.cpu_stddev ** 2,
