@@ -8,28 +8,22 @@
 
 static unsigned kcheck_passed, kcheck_failed;
 
-#define KCHECK(cond)                                                                  \
+/* One check: `text` is the condition as written (stringified by the caller, before expansion). */
+#define KCHECK_AT(ok, text, ...)                                                      \
     do {                                                                              \
-        if (cond) {                                                                   \
+        if (ok) {                                                                     \
             kcheck_passed++;                                                          \
         } else {                                                                      \
             kcheck_failed++;                                                          \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);           \
-        }                                                                             \
-    } while (0)
-
-/* KCHECK with a formatted explanation on failure */
-#define KCHECKF(cond, ...)                                                            \
-    do {                                                                              \
-        if (cond) {                                                                   \
-            kcheck_passed++;                                                          \
-        } else {                                                                      \
-            kcheck_failed++;                                                          \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);           \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, text);            \
             fprintf(stderr, __VA_ARGS__);                                             \
             fputc('\n', stderr);                                                      \
         }                                                                             \
     } while (0)
+
+#define KCHECK(cond) KCHECK_AT((cond), #cond, "%s", "failed")
+/* KCHECK with a formatted explanation on failure */
+#define KCHECKF(cond, ...) KCHECK_AT((cond), #cond, __VA_ARGS__)
 
 static inline int kcheck_summary(const char *name)
 {
