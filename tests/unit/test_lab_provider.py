@@ -2,6 +2,7 @@
 import gzip
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,25 @@ def test_initramfs_packs_extra_files_with_their_directories():
 def test_cpio_header_records_file_sizes():
     blob = cpio_newc([("a", 0o100644, b"12345")])
     assert int(blob[6 + 6 * 8:6 + 7 * 8], 16) == 5
+
+
+def seed_file(seed_image, name):
+    """A file of a seed disk (ext4), read with debugfs: no mount needed."""
+    out = subprocess.run(["debugfs", "-R", f"cat /{name}", str(seed_image)], capture_output=True, check=True)
+    return out.stdout.decode()
+
+
+def test_each_cloud_vm_gets_its_own_ssh_host_key_on_its_seed_disk(lab, tmp_path):
+    lab.state_dir.mkdir(parents=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(lab.key_file)], check=True)
+    keys = []
+    for name in ("cloud1", "cloud2"):
+        rec = {"vpc_mac": "52:54:00:77:00:0b", "address": "10.77.0.11", "seed": str(tmp_path / f"{name}.img")}
+        lab._write_seed(name, rec)
+        public = seed_file(rec["seed"], "ssh_host_ed25519_key.pub")
+        private = seed_file(rec["seed"], "ssh_host_ed25519_key")
+        assert public.startswith("ssh-ed25519 ") and public.strip().endswith(f"root@{name}")
+        assert "OPENSSH PRIVATE KEY" in private
+        assert seed_file(rec["seed"], "hostname") == f"{name}\n"
+        keys.append(public.split()[1])
+    assert keys[0] != keys[1]

@@ -321,6 +321,10 @@ class LabProvider(CloudProvider):
             # Lab only: every dom0 may ssh to every other (xl migrate's default transport).
             (seed / "id_ed25519").write_text(self.key_file.read_text())
             (seed / "vpc_mac").write_text(rec["vpc_mac"] + "\n")
+            # The VM's SSH host key, made here as a cloud's metadata service hands one over: generating keys
+            # inside the VM costs seconds of its first boot under TCG.
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{name}",
+                            "-f", str(seed / "ssh_host_ed25519_key")], check=True)
             (seed / "vpc_address").write_text(f"{rec['address']}/{self.network.prefix_len}\n")
             Path(rec["seed"]).unlink(missing_ok=True)
             subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", "FLEXSEED", "-d", str(seed), rec["seed"], "4M"],
@@ -342,7 +346,9 @@ class LabProvider(CloudProvider):
         accel = self._accel()
         vm_dir = Path(rec["dir"])
         argv = [
-            "qemu-system-x86_64", "-name", f"{self.marker}{name}",
+            # -nodefaults: a cloud VM's hardware, no VGA, parallel port, floppy or CD-ROM; under TCG each of them
+            # costs the boot firmware probing and a kernel module load.
+            "qemu-system-x86_64", "-name", f"{self.marker}{name}", "-nodefaults",
             "-machine", "pc", "-accel", "tcg,thread=multi,tb-size=256" if accel == "tcg" else accel,
             "-cpu", "qemu64" if accel == "tcg" else "host", "-smp", str(itype.vcpus), "-m", str(itype.memory_mib),
             "-drive", f"file={rec['disk']},if=virtio,format=qcow2,cache=unsafe,discard=unmap",
