@@ -7,8 +7,8 @@ on the same cloud VMs, so the ratios hold even on a noisy machine. Per kind:
 
   image_size_bytes            FlexCapsule: the stripped kernel.elf; Linux: vmlinuz + initrd.img
   smallest_memory_mib         smallest xl.cfg `memory` in which the app prints two counter lines
-  create_to_first_line_ms     `xl create -c` start -> first console line, measured in dom0 (median)
-  create_to_first_app_ms      `xl create -c` start -> the app's first counter line (median)
+  create_to_first_line_ms     `xl create` start -> first console line in dom0's console log (median)
+  create_to_first_app_ms      `xl create` start -> the app's first counter line there (median)
   toolstack_build_ms          `xl create -p`: the toolstack builds the domain, paused (median)
   unpause_to_first_line_ms    `xl unpause` -> first console line: the guest's own boot (median)
   save_ms / save_bytes / restore_ms   xl save / restore at the kind's default memory
@@ -35,63 +35,77 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lab"))
 sys.path.insert(0, os.path.join(ROOT, "plugins", "module_utils"))
 
 import test_libos_boot as lab  # noqa: E402  (the lab helpers live with the lab test)
-from flexcapsule import appvm  # noqa: E402
+from flexcapsule import appvm, runtime  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "results")
-LINUX_STORE = "/var/lib/flexcapsule/images/linux-smoke"  # where linux_appvm (smoke.yml) deployed it
+LINUX_STORE = "/var/lib/flexcapsule/images/linux-smoke"
+CONSOLE_LOG_DIR = runtime.Runtime().console_dir  # where nested_xen has xenconsoled log each app VM  # where linux_appvm (smoke.yml) deployed it
 
-# Runs in dom0: starts `xl create -c CFG OVERRIDES...` on a pty and prints the milliseconds to the first
-# console line and to the first line matching APP_PATTERN ("-1" when not seen within 180 s).
-FIRST_LINE_PROBE = r"""
-import os, pty, re, sys, time
-pattern = re.compile(sys.argv[1].encode())
-argv = ["xl", "create", "-c"] + sys.argv[2:]
-start = time.monotonic()
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(argv[0], argv)
-seen, first_line, first_app = b"", -1, -1
-while first_app < 0 and time.monotonic() - start < 180:
-    try:
-        seen += os.read(fd, 4096)
-    except OSError:
-        break
-    now = int((time.monotonic() - start) * 1000)
-    # xl's own "Parsing config from ..." shares the pty: only the guest's lines count
-    if first_line < 0 and any(line.strip() and not line.startswith(b"Parsing config from")
-                              for line in seen.split(b"\n")[:-1]):
-        first_line = now
-    if pattern.search(seen):
-        first_app = now
-print(first_line, first_app)
+# Both probes run in dom0 and read the app VM's output where dom0 first has it: the console log xenconsoled writes
+# as the guest's console ring fills (what `capsule logs` reads), woken by inotify rather than polling, which would
+# take the one vCPU the guest shares with dom0. `xl create -c` is no probe: xl sleeps a fixed second before it
+# starts the console client, and with -c it unpauses the guest only once the client is attached.
+WATCH_LOG = r"""
+import ctypes, os, re, select, subprocess, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+IN_MODIFY, IN_CREATE = 0x2, 0x100
+
+
+def watch(log_dir):
+    # an inotify descriptor on the log directory, made before the domain exists so no write is missed
+    fd = libc.inotify_init1(os.O_NONBLOCK)
+    if fd < 0 or libc.inotify_add_watch(fd, log_dir.encode(), IN_MODIFY | IN_CREATE) < 0:
+        sys.exit("inotify on %s failed: errno %d" % (log_dir, ctypes.get_errno()))
+    return fd
+
+
+def wait_output(fd, path, pattern, since, timeout=180):
+    # ms from `since` to the first console line and to the first line matching pattern (-1: not seen)
+    first_line = first_app = -1
+    while first_app < 0 and time.monotonic() - since < timeout:
+        select.select([fd], [], [], 1.0)
+        try:
+            os.read(fd, 65536)
+        except BlockingIOError:
+            pass
+        now = int((time.monotonic() - since) * 1000)
+        try:
+            seen = open(path, "rb").read()
+        except FileNotFoundError:
+            continue
+        if first_line < 0 and any(line.strip() for line in seen.split(b"\n")[:-1]):
+            first_line = now
+        if pattern.search(seen):
+            first_app = now
+    return first_line, first_app
+
+
+log_dir, name, pattern, cfg = sys.argv[1], sys.argv[2], re.compile(sys.argv[3].encode()), sys.argv[4]
+overrides = sys.argv[5:]
+log = os.path.join(log_dir, "guest-%s.log" % name)
+try:
+    os.unlink(log)
+except FileNotFoundError:
+    pass
+fd = watch(log_dir)
 """
 
-# Runs in dom0: the same boot split in two. `xl create -p` builds the domain paused (toolstack only); then, with
-# `xl console` attached, `xl unpause` until the first console line (the guest's own boot, plus the unpause call
-# and the console relay, which count against us). Prints both in milliseconds.
-SPLIT_PROBE = r"""
-import os, pty, subprocess, sys, time
-name = sys.argv[1]
+# Prints: `xl create` start -> first console line, -> first app line (ms).
+FIRST_LINE_PROBE = WATCH_LOG + r"""
 start = time.monotonic()
-subprocess.run(["xl", "create", "-p"] + sys.argv[2:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+subprocess.Popen(["xl", "create", cfg] + overrides, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(*wait_output(fd, log, pattern, start))
+"""
+
+# The same boot split in two: `xl create -p` builds the domain paused (the toolstack alone), then `xl unpause` ->
+# first console line (the guest's own boot, plus the unpause command, which counts against us). Prints both (ms).
+SPLIT_PROBE = WATCH_LOG + r"""
+start = time.monotonic()
+subprocess.run(["xl", "create", "-p", cfg] + overrides, check=True, stdout=subprocess.DEVNULL,
+               stderr=subprocess.DEVNULL)
 built = time.monotonic()
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp("xl", ["xl", "console", name])
-time.sleep(1)  # let the console client attach; the guest is still paused
-unpaused = time.monotonic()
-subprocess.run(["xl", "unpause", name], check=True)
-seen, first = b"", -1
-while time.monotonic() - unpaused < 180:
-    try:
-        seen += os.read(fd, 4096)
-    except OSError:
-        break
-    if any(line.strip() for line in seen.split(b"\n")[:-1]):
-        first = int((time.monotonic() - unpaused) * 1000)
-        break
-os.kill(pid, 9)
-print(int((built - start) * 1000), first)
+subprocess.Popen(["xl", "unpause", name])
+print(int((built - start) * 1000), wait_output(fd, log, pattern, built)[0])
 """
 
 class FlexCapsuleKind:
@@ -177,13 +191,13 @@ def smallest_memory(kind):
     return smallest
 
 
-def probe_samples(kind, probe, first_arg, name, repeat):
+def probe_samples(kind, probe, name, repeat):
     """Runs a boot probe in cloud1's dom0 `repeat` times; returns its (ms, ms) pairs that saw a line."""
     samples = []
     for _ in range(repeat):
         lab.destroy("cloud1", name)
-        out = lab.on("cloud1", "python3", "-c", probe, first_arg, kind.cfg(), *kind.overrides(name),
-                     timeout=300).stdout.split()
+        out = lab.on("cloud1", "python3", "-c", probe, CONSOLE_LOG_DIR, name, kind.app_pattern, kind.cfg(),
+                     *kind.overrides(name), timeout=300).stdout.split()
         lab.destroy("cloud1", name)
         if len(out) == 2 and int(out[1]) >= 0:
             samples.append((int(out[0]), int(out[1])))
@@ -192,12 +206,12 @@ def probe_samples(kind, probe, first_arg, name, repeat):
 
 def first_line_ms(kind, repeat):
     """Samples of (create -> first console line, create -> first app line) in ms."""
-    return probe_samples(kind, FIRST_LINE_PROBE, kind.app_pattern, "k-bench-boot", repeat)
+    return probe_samples(kind, FIRST_LINE_PROBE, "k-bench-boot", repeat)
 
 
 def split_boot_ms(kind, repeat):
     """Samples of (xl create -p, xl unpause -> first console line) in ms."""
-    return probe_samples(kind, SPLIT_PROBE, "k-bench-split", "k-bench-split", repeat)
+    return probe_samples(kind, SPLIT_PROBE, "k-bench-split", repeat)
 
 
 def save_restore(kind):

@@ -48,10 +48,11 @@ void fc_shutdown_init(void)
 {
     if (fc_xs_watch_internal("control/shutdown", "fc:shutdown") < 0)
         fc_kprintf("[flexcapsule] warning: cannot watch control/shutdown\n");
-    /* Advertise what we handle; older toolstacks may not let us write these. */
-    fc_xs_write("control/feature-suspend", "1");
-    fc_xs_write("control/feature-poweroff", "1");
-    fc_xs_write("control/feature-reboot", "1");
+    /* Advertise what we handle; older toolstacks may not let us write these, so no reply is
+     * waited for: the app starts three xenstore round trips sooner. */
+    fc_xs_post_write("control/feature-suspend", "1");
+    fc_xs_post_write("control/feature-poweroff", "1");
+    fc_xs_post_write("control/feature-reboot", "1");
 }
 
 static void suspend_and_resume(void)

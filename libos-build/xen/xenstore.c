@@ -156,6 +156,18 @@ int fc_xs_wait_kernel_event(unsigned seen, uint64_t deadline_ns)
     }
 }
 
+/* Encodes and queues one request; returns its id, or -errno. */
+static long send_request(uint32_t type, uint32_t tx, const char *const *parts, size_t nparts,
+                         int last_nul)
+{
+    uint32_t req_id = next_req_id++;
+    long len = fc_xs_encode(msg_buf, sizeof(msg_buf), type, req_id, tx, parts, nparts, last_nul);
+    if (len < 0)
+        return len;
+    ring_write(msg_buf, (uint32_t)len);
+    return req_id;
+}
+
 /* One request/reply round trip. Returns reply length (copied to reply_buf) or -errno. */
 static long request(uint32_t type, uint32_t tx, const char *const *parts, size_t nparts,
                     int last_nul)
@@ -164,13 +176,11 @@ static long request(uint32_t type, uint32_t tx, const char *const *parts, size_t
     if (!xs)
         return -FC_EIO;
     FC_KERNEL_ENTER();
-    uint32_t req_id = next_req_id++;
-    long len = fc_xs_encode(msg_buf, sizeof(msg_buf), type, req_id, tx, parts, nparts, last_nul);
-    long rc = len;
-    if (len < 0)
-        goto out;
     mid_request = 1;
-    ring_write(msg_buf, (uint32_t)len);
+    long rc = send_request(type, tx, parts, nparts, last_nul);
+    if (rc < 0)
+        goto out;
+    uint32_t req_id = (uint32_t)rc;
     for (;;) {
         ring_read_message(&hdr, 1);
         if (hdr.type == XS_WATCH_EVENT || hdr.req_id != req_id) {
@@ -186,8 +196,8 @@ static long request(uint32_t type, uint32_t tx, const char *const *parts, size_t
         }
         break;
     }
-    mid_request = 0;
 out:
+    mid_request = 0;
     fc_kernel_leave();
     return rc;
 }
@@ -226,6 +236,23 @@ int fc_xs_write_tx(long tx, const char *path, const char *value)
         return -FC_EINVAL;
     const char *parts[] = {path, value};
     long rc = request(XS_WRITE, (uint32_t)tx, parts, 2, 0);
+    return rc < 0 ? (int)rc : 0;
+}
+
+/* A write whose reply nobody waits for: it is read and dropped as stale later. Each round trip
+ * waits for dom0's xenstored to be scheduled, which costs milliseconds on a shared CPU. */
+int fc_xs_post_write(const char *path, const char *value)
+{
+    if (!xs)
+        return -FC_EIO;
+    if (mid_request)
+        return -FC_EBUSY; /* msg_buf holds the reply being read */
+    if (!valid_path(path) || !value)
+        return -FC_EINVAL;
+    const char *parts[] = {path, value};
+    FC_KERNEL_ENTER();
+    long rc = send_request(XS_WRITE, 0, parts, 2, 0);
+    fc_kernel_leave();
     return rc < 0 ? (int)rc : 0;
 }
 

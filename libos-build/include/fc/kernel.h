@@ -117,6 +117,7 @@ void fc_xs_canonicalise(void);
 void fc_xs_uncanonicalise(void);
 int fc_xs_is_mid_request(void);
 int fc_xs_watch_internal(const char *path, const char *token);
+int fc_xs_post_write(const char *path, const char *value); /* no wait for the reply; errors unseen */
 /* Kernel watches (token "fc:...", other than shutdown) only count their events: a driver reads the
  * count, checks what it waits for, then blocks until the count moves or the deadline passes
  * (1: a watch fired, 0: deadline). Usable while the kernel is busy. */
