@@ -102,7 +102,7 @@ def main():
                 raise SystemExit(f"site.yml failed on the bench lab: rc={result.rc}")
             record("site.yml: plain cloud VMs to Xen", seconds, "s")
             for task, task_seconds in slowest_tasks(result.events):
-                record(f"  task: {task}"[:34], task_seconds, "s")
+                record(f"  task: {task}", task_seconds, "s")
             record("lab up with Xen ready (cold VMs)", time.monotonic() - lab_start, "s")
             footprint = sum(rss_mib(vm.extra["pid"]) for vm in lab.list_vms())
             record("lab memory footprint (QEMU RSS)", footprint, "MiB")

@@ -38,8 +38,8 @@ import test_libos_boot as lab  # noqa: E402  (the lab helpers live with the lab 
 from flexcapsule import appvm, runtime  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "results")
-LINUX_STORE = "/var/lib/flexcapsule/images/linux-smoke"
-CONSOLE_LOG_DIR = runtime.Runtime().console_dir  # where nested_xen has xenconsoled log each app VM  # where linux_appvm (smoke.yml) deployed it
+LINUX_STORE = "/var/lib/flexcapsule/images/linux-smoke"  # where linux_appvm (smoke.yml) deployed it
+CONSOLE_LOG_DIR = runtime.Runtime().console_dir  # where nested_xen has xenconsoled log each app VM
 
 # Both probes run in dom0 and read the app VM's output where dom0 first has it: the console log xenconsoled writes
 # as the guest's console ring fills (what `capsule logs` reads), woken by inotify rather than polling, which would
