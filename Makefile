@@ -40,7 +40,7 @@ test-lab-extended:
 	$(VENV)/pytest -v -m lab_extended tests/lab
 
 # Molecule's own lab (netns, state, inventory), apart from the main one so both can run at once.
-MOLECULE_LAB := FLEXCAPSULE_LAB_NETNS=flexmol FLEXCAPSULE_LAB_DIR=$(CURDIR)/.lab-molecule \
+MOLECULE_LAB := FLEXCAPSULE_LAB_IMAGE=plain FLEXCAPSULE_LAB_NETNS=flexmol FLEXCAPSULE_LAB_DIR=$(CURDIR)/.lab-molecule \
 	FLEXCAPSULE_LAB_INVENTORY=$(CURDIR)/.lab-molecule/inventory
 
 molecule:

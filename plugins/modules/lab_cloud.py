@@ -45,6 +45,13 @@ options:
   netns:
     description: Name of the network namespace holding the lab's VPC (default C(FLEXCAPSULE_LAB_NETNS) or C(flexlab)).
     type: str
+  image:
+    description:
+      - What new cloud VMs boot from (default C(FLEXCAPSULE_LAB_IMAGE) or C(xen)).
+      - C(xen) is the cloud image with nested_xen's install baked in (as a custom cloud image is), so the VMs boot
+        Xen at once; C(plain) is the cloud image without Xen.
+    type: str
+    choices: [xen, plain]
   accel:
     description: QEMU accelerator; C(auto) probes whether KVM is really faster than TCG here.
     type: str
@@ -99,7 +106,7 @@ class LabCloud:
         self.params = module.params
         self.actions = []
         self.lab = LabProvider(project_dir=self.params["project_dir"], netns=self.params["netns"],
-                               accel=self.params["accel"])
+                               accel=self.params["accel"], image=self.params["image"])
 
     def _snapshot(self):
         return {vm.name: {"type": vm.instance_type, "state": vm.state, "address": vm.address}
@@ -151,6 +158,7 @@ def main():
             "project_dir": {"type": "path", "required": True},
             "netns": {"type": "str"},
             "accel": {"type": "str", "choices": ["auto", "tcg", "kvm"], "default": "auto"},
+            "image": {"type": "str", "choices": ["xen", "plain"]},
         },
         supports_check_mode=True,
     )

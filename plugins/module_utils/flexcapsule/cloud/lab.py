@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..planner.catalog import load_catalog
 from .lab_image import build_image
+from .lab_xen_image import build_xen_image
 from .lab_network import LabNetwork
 from .provider import CloudError, CloudProvider, CloudVM, validate_name
 
@@ -26,6 +27,9 @@ QEMU_OVERHEAD_MIB = 256      # QEMU's own memory per cloud VM, on top of the gue
 HOST_RESERVE_MIB = 2048      # left to the host and the control node
 FIRST_HOST_INDEX = 11
 VPC_PREFIX = "10.77.0."
+# What cloud VMs boot from: "xen", the cloud image with nested_xen's install baked in (a custom cloud image), or
+# "plain", the cloud image without Xen (the Molecule scenario takes nested_xen through its whole path on it).
+IMAGE_KINDS = ("xen", "plain")
 SSH_WAIT_SECONDS = 420
 
 
@@ -50,8 +54,12 @@ def _host_memory_mib():
 
 class LabProvider(CloudProvider):
     def __init__(self, project_dir=None, netns=None, accel="auto", cache_dir=None, state_dir=None,
-                 inventory_dir=None):
+                 inventory_dir=None, image=None):
         project = Path(project_dir or REPO)
+        self.project_dir = project
+        self.image_kind = image or os.environ.get("FLEXCAPSULE_LAB_IMAGE", "xen")
+        if self.image_kind not in IMAGE_KINDS:
+            raise CloudError(f"unknown lab image {self.image_kind!r}: choose one of {', '.join(IMAGE_KINDS)}")
         self.state_dir = Path(state_dir or os.environ.get("FLEXCAPSULE_LAB_DIR", project / ".lab"))
         self.inventory_dir = Path(inventory_dir or os.environ.get("FLEXCAPSULE_LAB_INVENTORY",
                                                                  project / "inventory" / "lab"))
@@ -196,7 +204,17 @@ class LabProvider(CloudProvider):
         image, built = build_image(self.recipe_dir, self.cache_dir / "lab-images")
         if built:
             _log(f"built cloud image {image}")
+        if self.image_kind == "xen":
+            image, built = build_xen_image(image, self.project_dir, self.cache_dir / "lab-images",
+                                           self.group_vars())
+            if built:
+                _log(f"baked Xen-ready cloud image {image}")
         return image
+
+    def group_vars(self):
+        """Variables every lab cloud VM gets (the inventory's, and the Xen-ready image's bake)."""
+        return {"flexcapsule_provider": "lab", "flexcapsule_dom0_memory_mib": self.catalog.dom0_memory_mib,
+                "nested_xen_bridge_uplink": "eth1"}
 
     def ensure_network(self):
         changes = self.network.ensure()
@@ -423,9 +441,7 @@ class LabProvider(CloudProvider):
                            "flexcapsule_vcpus": vm.vcpus,
                            "flexcapsule_memory_mib": vm.memory_mib,
                            "flexcapsule_vpc_address": vm.address}
-        inventory = {"all": {"vars": {"flexcapsule_provider": "lab",
-                                      "flexcapsule_dom0_memory_mib": self.catalog.dom0_memory_mib,
-                                      "nested_xen_bridge_uplink": "eth1"},
+        inventory = {"all": {"vars": self.group_vars(),
                              "children": {"cloud_vms": {"hosts": hosts}}}}
         self.inventory_dir.mkdir(parents=True, exist_ok=True)
         target = self.inventory_dir / "hosts.yml"

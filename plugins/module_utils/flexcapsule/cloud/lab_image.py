@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 BUILDER_VERSION = "1"
@@ -23,7 +24,7 @@ class ImageBuildError(RuntimeError):
     pass
 
 
-def _progress(start, message):
+def progress(start, message):
     print(f"[lab-image +{time.monotonic() - start:5.0f}s] {message}", file=sys.stderr, flush=True)
 
 
@@ -79,11 +80,64 @@ def _run(argv, start, label, **kwargs):
         if per_package:
             packages += 1
             if packages % 40 == 0:
-                _progress(start, f"{label}: {line[3:]} ({packages} package steps)")
+                progress(start, f"{label}: {line[3:]} ({packages} package steps)")
         else:
-            _progress(start, f"{label}: {line}")
+            progress(start, f"{label}: {line}")
     if proc.wait() != 0:
         raise ImageBuildError(f"{label} failed (rc={proc.returncode}): {' '.join(argv)}\n" + "\n".join(tail))
+
+
+@contextmanager
+def loop_device(raw, read_only=False):
+    """The root filesystem of a raw disk image, as a loop device at the partition's offset."""
+    argv = ["losetup", "--show", "-f"] + (["-r"] if read_only else []) + ["--offset", str(PART_OFFSET), str(raw)]
+    loop = subprocess.run(argv, check=True, capture_output=True, text=True).stdout.strip()
+    try:
+        yield loop
+    finally:
+        subprocess.run(["losetup", "-d", loop], check=False)
+
+
+def filesystem_uuid(device):
+    return subprocess.run(["blkid", "-s", "UUID", "-o", "value", device], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+class MountPoints:
+    """What a build mounted, undone in reverse order."""
+
+    def __init__(self):
+        self.points = []
+
+    def mount(self, source, target, *options):
+        subprocess.run(["mount", *options, str(source), str(target)], check=True)
+        self.points.append(Path(target))
+
+    def bind_system(self, root):
+        """/dev, /proc and /sys for a chroot into root."""
+        for fs in ("dev", "dev/pts", "proc", "sys"):
+            self.mount(f"/{fs}", Path(root) / fs, "--bind")
+
+    def unmount_all(self):
+        # A real (not lazy) unmount: the filesystem must be flushed to the image before it is converted.
+        for path in reversed(self.points):
+            for _ in range(20):
+                if subprocess.run(["umount", str(path)], capture_output=True).returncode == 0:
+                    break
+                time.sleep(0.5)
+            else:
+                raise ImageBuildError(f"cannot unmount {path}: something still uses it")
+        self.points = []
+        subprocess.run(["sync"], check=True)
+
+
+@contextmanager
+def mount_points():
+    mounts = MountPoints()
+    try:
+        yield mounts
+    finally:
+        mounts.unmount_all()
 
 
 def _install_grub_boot_sectors(raw, boot_img, core_img):
@@ -97,11 +151,9 @@ def _install_grub_boot_sectors(raw, boot_img, core_img):
         disk.write(core)
 
 
-def _verify_filesystem(raw):
+def verify_filesystem(raw):
     """fsck the finished root filesystem read-only, and check GRUB's files are on it."""
-    loop = subprocess.run(["losetup", "--show", "-f", "-r", "--offset", str(PART_OFFSET), str(raw)],
-                          check=True, capture_output=True, text=True).stdout.strip()
-    try:
+    with loop_device(raw, read_only=True) as loop:
         fsck = subprocess.run(["e2fsck", "-n", "-f", loop], capture_output=True, text=True)
         if fsck.returncode != 0:
             raise ImageBuildError(f"the image's filesystem is damaged:\n{fsck.stdout[-2000:]}")
@@ -109,8 +161,6 @@ def _verify_filesystem(raw):
                                  text=True).stdout
         if "normal.mod" not in listing:
             raise ImageBuildError("the image has no /boot/grub/i386-pc/normal.mod: GRUB could not boot it")
-    finally:
-        subprocess.run(["losetup", "-d", loop], check=False)
 
 
 def build_image(recipe_dir, cache_dir, mirror=None, force=False):
@@ -122,7 +172,7 @@ def build_image(recipe_dir, cache_dir, mirror=None, force=False):
         return image, False
     start = time.monotonic()
     mirror = mirror or host_debian_mirror()
-    _progress(start, f"building {image.name} (cache miss)")
+    progress(start, f"building {image.name} (cache miss)")
     with tempfile.TemporaryDirectory(dir=cache_dir, prefix="build-") as work:
         work = Path(work)
         raw, mnt = work / "disk.raw", work / "mnt"
@@ -131,49 +181,36 @@ def build_image(recipe_dir, cache_dir, mirror=None, force=False):
         subprocess.run(["sfdisk", "-q", str(raw)], input="label: dos\nstart=2048, type=83, bootable\n",
                        text=True, check=True)
         # The fs sits in a loop device at the partition's offset: this host's loop driver shows no partitions.
-        loop = subprocess.run(["losetup", "--show", "-f", "--offset", str(PART_OFFSET), str(raw)],
-                              check=True, capture_output=True, text=True).stdout.strip()
-        mounts = []
-        try:
+        with loop_device(raw) as loop, mount_points() as mounts:
             subprocess.run(["mkfs.ext4", "-q", "-L", "cloudroot", loop], check=True)
-            uuid = subprocess.run(["blkid", "-s", "UUID", "-o", "value", loop], check=True,
-                                  capture_output=True, text=True).stdout.strip()
-            subprocess.run(["mount", loop, str(mnt)], check=True)
-            mounts.append(mnt)
+            uuid = filesystem_uuid(loop)
+            mounts.mount(loop, mnt)
             packages = _package_list(recipe_dir / "packages.txt")
             debs = cache_dir / "debs"
             debs.mkdir(exist_ok=True)
-            _progress(start, f"debootstrap {SUITE} with {len(packages)} packages")
+            progress(start, f"debootstrap {SUITE} with {len(packages)} packages")
             _run(["debootstrap", "--variant=minbase", f"--include={','.join(packages)}",
                   f"--cache-dir={debs}", SUITE, str(mnt), mirror], start, "debootstrap")
-            _progress(start, "installing the rootfs overlay and configuring")
+            progress(start, "installing the rootfs overlay and configuring")
             subprocess.run(["cp", "-a", f"{recipe_dir / 'rootfs'}/.", str(mnt)], check=True)
             shutil.copy(recipe_dir / "configure.sh", mnt / "tmp" / "configure.sh")
             shutil.copy(recipe_dir / "prefetch.txt", mnt / "tmp" / "prefetch.txt")
-            for fs in ("dev", "dev/pts", "proc", "sys"):
-                subprocess.run(["mount", "--bind", f"/{fs}", str(mnt / fs)], check=True)
-                mounts.append(mnt / fs)
+            mounts.bind_system(mnt)
             _run(["chroot", str(mnt), "/bin/sh", "/tmp/configure.sh", "/tmp/prefetch.txt", uuid],
                  start, "configure")
             _install_grub_boot_sectors(raw, mnt / "tmp" / "boot.img", mnt / "tmp" / "core.img")
             for name in ("configure.sh", "prefetch.txt", "boot.img", "core.img"):
                 (mnt / "tmp" / name).unlink()
-        finally:
-            # A real (not lazy) unmount: the filesystem must be flushed to disk.raw before it is converted.
-            for path in reversed(mounts):
-                for _ in range(20):
-                    if subprocess.run(["umount", str(path)], capture_output=True).returncode == 0:
-                        break
-                    time.sleep(0.5)
-                else:
-                    raise ImageBuildError(f"cannot unmount {path}: something still uses it")
-            subprocess.run(["sync"], check=True)
-            subprocess.run(["losetup", "-d", loop], check=False)
-        _verify_filesystem(raw)
-        _progress(start, "converting to qcow2")
-        tmp_image = work / "image.qcow2"
-        subprocess.run(["qemu-img", "convert", "-O", "qcow2", str(raw), str(tmp_image)], check=True)
-        os.replace(tmp_image, image)
-    # Older images stay: running cloud VMs' overlays may still be backed by them (`make clean` removes the lab).
-    _progress(start, f"image ready: {image} ({image.stat().st_size // (1 << 20)} MiB)")
+        publish_image(raw, image, start)
     return image, True
+
+
+def publish_image(raw, image, start):
+    """Checks the finished raw disk and puts it in the cache as qcow2, atomically (a cached name is complete).
+    Older images stay: running cloud VMs' overlays may still be backed by them (`make clean` removes the lab)."""
+    verify_filesystem(raw)
+    progress(start, "converting to qcow2")
+    tmp_image = Path(raw).with_name("image.qcow2")
+    subprocess.run(["qemu-img", "convert", "-O", "qcow2", str(raw), str(tmp_image)], check=True)
+    os.replace(tmp_image, image)
+    progress(start, f"image ready: {image} ({image.stat().st_size // (1 << 20)} MiB)")
