@@ -64,7 +64,8 @@ def slowest_tasks(events, count=6):
 
 
 def lab_up(kind, args, tmp, record):
-    """Boots the bench lab from image `kind` and runs site.yml on it; returns the provider (lab still up)."""
+    """Boots the bench lab from image `kind` and runs site.yml on it; returns the provider (lab still up), the
+    specs and the seconds to Xen ready."""
     lab = LabProvider(netns="flexbench", state_dir=tmp / "state", inventory_dir=tmp / "inventory", image=kind)
     specs = [{"name": f"bench{i}", "type": args.type} for i in range(1, args.count + 1)]
     (tmp / "runner").mkdir()
@@ -82,8 +83,9 @@ def lab_up(kind, args, tmp, record):
     record(f"[{kind}] site.yml", seconds, "s")
     for task, task_seconds in slowest_tasks(result.events):
         record(f"[{kind}]   task: {task}", task_seconds, "s")
-    record(f"[{kind}] lab up with Xen ready (cached image)", time.monotonic() - lab_start, "s")
-    return lab, specs
+    up = time.monotonic() - lab_start
+    record(f"[{kind}] lab up with Xen ready (cached image)", up, "s")
+    return lab, specs, up
 
 
 def boot_with_xen(lab, specs, record):
@@ -124,15 +126,15 @@ def main():
         rows.append({"metric": metric, "vm": vm, "value": round(value, 1), "unit": unit})
         print(f"{metric:<44} {vm:<8} {value:9.1f} {unit}", flush=True)
 
+    default_lab = LabProvider()
     cold = {}
     if not args.skip_cold:
         with tempfile.TemporaryDirectory(prefix="flexbench-cache-") as cold_cache:
             (base, _), cold["plain"] = timed(build_image, RECIPE, cold_cache)
             record("image build, cold (no cache)", cold["plain"], "s")
-            _, seconds = timed(build_xen_image, base, ROOT, cold_cache, LabProvider().group_vars())
+            _, seconds = timed(build_xen_image, base, ROOT, cold_cache, default_lab.group_vars())
             cold["xen"] = cold["plain"] + seconds
             record("bake of the Xen-ready image, cold", seconds, "s")
-    default_lab = LabProvider()
     default_lab.ensure_image()
     _, seconds = timed(default_lab.ensure_image)
     record("images, cached (plain and Xen-ready)", seconds, "s")
@@ -141,8 +143,7 @@ def main():
         with tempfile.TemporaryDirectory(prefix="flexbench-") as tmp:
             lab = None
             try:
-                lab, specs = lab_up(kind, args, Path(tmp), record)
-                up = [r["value"] for r in rows if r["metric"] == f"[{kind}] lab up with Xen ready (cached image)"][0]
+                lab, specs, up = lab_up(kind, args, Path(tmp), record)
                 if kind in cold:
                     record(f"[{kind}] lab up with Xen ready, cold (images + lab up)", cold[kind] + up, "s")
                 if index == 0:

@@ -33,7 +33,6 @@ from ansible.plugins.connection import ConnectionBase
 class Connection(ConnectionBase):
     transport = "image_chroot"
     has_pipelining = True
-    default_user = "root"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

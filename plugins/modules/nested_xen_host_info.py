@@ -95,7 +95,7 @@ import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.flexcapsule.xl import parse_info
+from ansible.module_utils.flexcapsule.xl import ToolstackError, Xl
 
 
 def _xl_info(module, settle_seconds=120):
@@ -105,12 +105,12 @@ def _xl_info(module, settle_seconds=120):
         return {}
     deadline = time.monotonic() + settle_seconds
     while True:
-        rc, out, _err = module.run_command(["/usr/sbin/xl", "info"], environ_update={"LANG": "C"})
-        if rc == 0:
-            try:
-                return parse_info(out)
-            except ValueError:
-                return {}
+        try:
+            return Xl(xl_path="/usr/sbin/xl").info()
+        except ValueError:
+            return {}
+        except ToolstackError:
+            pass
         _rc, state, _err = module.run_command(["systemctl", "is-active", "xen.service"])
         if state.strip() != "activating" or time.monotonic() > deadline:
             return {}

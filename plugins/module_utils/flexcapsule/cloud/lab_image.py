@@ -52,12 +52,18 @@ def host_debian_mirror(sources_dir="/etc/apt/sources.list.d"):
     raise ImageBuildError("no Debian bookworm mirror found in this machine's apt sources; pass a mirror")
 
 
+def digest_files(digest, path, base):
+    """Adds a file, or every file under a directory, to digest: name relative to base, mode and content."""
+    path = Path(path)
+    for file in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
+        rel = file.relative_to(base).as_posix()
+        digest.update(rel.encode() + b"\0" + oct(file.stat().st_mode & 0o777).encode() + b"\0")
+        digest.update(file.read_bytes())
+
+
 def recipe_hash(recipe_dir):
     digest = hashlib.sha256(f"{BUILDER_VERSION}:{SUITE}:{DISK_SIZE}".encode())
-    for path in sorted(p for p in Path(recipe_dir).rglob("*") if p.is_file()):
-        rel = path.relative_to(recipe_dir).as_posix()
-        digest.update(rel.encode() + b"\0" + oct(path.stat().st_mode & 0o777).encode() + b"\0")
-        digest.update(path.read_bytes())
+    digest_files(digest, recipe_dir, recipe_dir)
     return digest.hexdigest()[:16]
 
 

@@ -17,19 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from .lab_image import ImageBuildError, filesystem_uuid, loop_device, mount_points, progress, publish_image
+from .lab_image import (ImageBuildError, digest_files, filesystem_uuid, loop_device, mount_points, progress,
+                        publish_image)
 
 BAKE_VERSION = "1"
 # Keeps services from starting inside the chroot while packages install (Debian's policy-rc.d convention).
 POLICY_RC_D = "#!/bin/sh\n# written by the lab's image bake, removed after it\nexit 101\n"
-
-
-def _files_digest(digest, root):
-    root = Path(root)
-    paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-    for path in paths:
-        digest.update(path.relative_to(root.parent).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
 
 
 def xen_image_hash(base_image, project_dir, extra_vars):
@@ -38,7 +31,7 @@ def xen_image_hash(base_image, project_dir, extra_vars):
     digest.update(json.dumps(extra_vars, sort_keys=True).encode())
     for part in (project / "roles" / "nested_xen", project / "playbooks" / "bake_image.yml",
                  project / "roles" / "lab_cloud" / "files" / "xen-image"):
-        _files_digest(digest, part)
+        digest_files(digest, part, project)
     return digest.hexdigest()[:16]
 
 
@@ -72,13 +65,13 @@ def _bake(root, project, extra_vars, log_path, start):
                               f"log {log_path}:\n" + "\n".join(tail))
 
 
-def build_xen_image(base_image, project_dir, cache_dir, extra_vars, force=False):
+def build_xen_image(base_image, project_dir, cache_dir, extra_vars):
     """Returns (path to the cached Xen-ready qcow2 image, whether it was built now)."""
     project, cache_dir = Path(project_dir), Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     base_stem = Path(base_image).name.removesuffix(".qcow2")
     image = cache_dir / f"{base_stem}-xen-{xen_image_hash(base_image, project, extra_vars)}.qcow2"
-    if image.exists() and not force:
+    if image.exists():
         return image, False
     start = time.monotonic()
     progress(start, f"baking {image.name} from {Path(base_image).name} (cache miss)")
