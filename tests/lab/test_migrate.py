@@ -118,6 +118,14 @@ def start_migration(name):
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def stop_migration(migration, name):
+    """A migration this test left running is stopped on cloud1 too (killing our ssh alone leaves `capsule migrate`
+    there holding the app VM's lock, and the next tests would find the app VM busy)."""
+    if migration.poll() is None:
+        migration.kill()
+        on("cloud1", "pkill", "-f", "migrate .*" + name)  # capsule migrate and its xl migrate
+
+
 def assert_still_on_the_source(migration, name):
     _out, err = migration.communicate(timeout=900)
     assert migration.returncode == 125, err
@@ -144,8 +152,7 @@ def test_destination_dying_mid_migration_leaves_the_app_on_the_source():
         assert rerun.returncode == 0, rerun.stdout[-3000:]
         assert app_vms("cloud2")[name]["state"] == "running"
     finally:
-        if migration.poll() is None:
-            migration.kill()
+        stop_migration(migration, name)
         cleanup(name)
 
 
@@ -170,8 +177,7 @@ def test_destination_cloud_vm_killed_mid_migration_leaves_the_app_on_the_source(
         assert app_vms("cloud2")[name]["state"] == "running"
         assert name not in app_vms("cloud1")
     finally:
-        if migration.poll() is None:
-            migration.kill()
+        stop_migration(migration, name)
         if LabProvider().get_vm("cloud2").state != "running":
             playbook(os.path.join(ROOT, "playbooks", "lab.yml"), timeout=900)
         cleanup(name)

@@ -98,6 +98,27 @@ def test_transport_reports_the_receivers_failure(tmp_path):
     assert rc == 5
 
 
+def test_transport_ends_when_the_receiver_dies_before_xl_sends_anything(tmp_path):
+    """xl first waits for the receiver's banner, sending nothing; the receiver's cloud VM dies. The pipe must end,
+    and xl must see the end of the replies, though xl's own stream (our stdin) is still open."""
+    receiver = [sys.executable, "-c", "import time; time.sleep(0.5)"]  # gone without a word
+    proc = subprocess.Popen([sys.executable, "-m", "flexcapsule.capsule", "transport", "--stats",
+                             str(tmp_path / "s.json"), "--"] + receiver,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=MODULE_UTILS)
+    try:
+        replies = []
+        reader = threading.Thread(target=lambda: replies.append(proc.stdout.read()), daemon=True)
+        reader.start()
+        reader.join(15)
+        assert not reader.is_alive(), "xl would still be waiting for the receiver's reply"
+        assert replies == [b""]
+        assert proc.wait(timeout=15) == 0
+    finally:
+        proc.stdin.close()
+        if proc.poll() is None:
+            proc.kill()
+
+
 def test_tcp_receiver_refuses_other_peers_and_times_out(capsys):
     # Listens on loopback for a peer that never comes: returns an error instead of hanging.
     result = {}

@@ -8,6 +8,7 @@ for the migration result.
 import argparse
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -17,10 +18,17 @@ import time
 from .migration_stream import MigrationStreamObserver
 
 CHUNK = 1 << 16
+DEAD_PEER_S = 30
 
 
-def _pump(read_fd, write, counter=None, observer=None):
+def _pump(read_fd, write, counter=None, observer=None, alive=None):
+    """Copy read_fd to write until EOF; with alive, also stop once alive() says the other end is gone (polled each
+    second, since a read on a quiet pipe would otherwise wait for ever)."""
     while True:
+        if alive is not None:
+            while not select.select([read_fd], [], [], 1.0)[0]:
+                if not alive():
+                    return
         data = os.read(read_fd, CHUNK)
         if not data:
             return
@@ -47,12 +55,22 @@ def _save(stats_path, counter, observer):
             json.dump(dict(counter, **observer.summary()), handle)
 
 
+def _give_up_stdout():
+    """Leave xl's reply pipe to the child alone: while this process held a copy, a receiver that died without a
+    word (its cloud VM killed mid-handshake) left xl waiting for a reply that never came, and never an EOF."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+
+
 def pipe_through_command(stats_path, argv):
-    """Run argv (ssh HOST xl migrate-receive), feeding it our stdin and counting the bytes."""
+    """Run argv (ssh HOST xl migrate-receive), feeding it our stdin and counting the bytes. The child answers xl
+    directly on our stdout; we stop when xl's stream ends or the child exits, whichever comes first."""
     counter, observer = {"bytes_sent": 0}, MigrationStreamObserver()
     child = subprocess.Popen(argv, stdin=subprocess.PIPE, bufsize=0)
+    _give_up_stdout()
     try:
-        _pump(0, _write_all_fd(child.stdin.fileno()), counter, observer)
+        _pump(0, _write_all_fd(child.stdin.fileno()), counter, observer, alive=lambda: child.poll() is None)
     except BrokenPipeError:
         pass
     finally:
@@ -66,18 +84,38 @@ def pipe_through_command(stats_path, argv):
     return rc
 
 
+def detect_dead_peer(conn):
+    """A peer whose machine vanished sends no reset: without this, a read waits for ever and a write for the
+    kernel's retransmission limit (about 15 minutes). Keepalives and a user timeout end it within ~30 s."""
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, DEAD_PEER_S // 3)
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, DEAD_PEER_S // 6)
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 4)
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, DEAD_PEER_S * 1000)
+
+
+def _pump_replies(conn_fd):
+    try:
+        _pump(conn_fd, _write_all_fd(1))
+    except OSError:
+        pass  # the peer is gone: xl sees the end of its replies when this process exits
+
+
 def pipe_through_tcp(stats_path, host, port):
     """Plain TCP to a `capsule receive` on host: no encryption, for trusted networks only."""
     counter, observer = {"bytes_sent": 0}, MigrationStreamObserver()
     with socket.create_connection((host, port), timeout=30) as conn:
         conn.settimeout(None)
-        back = threading.Thread(target=_pump, args=(conn.fileno(), _write_all_fd(1)), daemon=True)
+        detect_dead_peer(conn)
+        back = threading.Thread(target=_pump_replies, args=(conn.fileno(),), daemon=True)
         back.start()
         try:
-            _pump(0, conn.sendall, counter, observer)
+            _pump(0, conn.sendall, counter, observer, alive=back.is_alive)
+            conn.shutdown(socket.SHUT_WR)
+        except OSError:
+            return 1
         finally:
             _save(stats_path, counter, observer)
-        conn.shutdown(socket.SHUT_WR)
         back.join()
     return 0
 
@@ -102,6 +140,7 @@ def receive(port, timeout, allowed_peer, xl_path="xl"):
                 break
             conn.close()  # somebody else: refuse and keep waiting for the source
     with conn:
+        detect_dead_peer(conn)
         env = dict(os.environ, LANG="C", LC_ALL="C")
         return subprocess.call([xl_path, "migrate-receive"], stdin=conn.fileno(), stdout=conn.fileno(), env=env)
 
