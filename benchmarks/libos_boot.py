@@ -45,8 +45,12 @@ CONSOLE_LOG_DIR = runtime.Runtime().console_dir  # where nested_xen has xenconso
 # as the guest's console ring fills (what `capsule logs` reads), woken by inotify rather than polling, which would
 # take the one vCPU the guest shares with dom0. `xl create -c` is no probe: xl sleeps a fixed second before it
 # starts the console client, and with -c it unpauses the guest only once the client is attached.
+# Both kinds run the xl binary the runtime runs (flexcapsule.xl.resolve_binary: Debian's version wrapper skipped).
 WATCH_LOG = r"""
 import ctypes, os, re, select, subprocess, sys, time
+sys.path.insert(0, "/usr/local/lib/flexcapsule")  # the runtime, as the flexcapsule_runtime role installs it
+from flexcapsule.xl import resolve_binary
+XL = resolve_binary("xl")
 libc = ctypes.CDLL(None, use_errno=True)
 IN_MODIFY, IN_CREATE = 0x2, 0x100
 
@@ -93,7 +97,7 @@ fd = watch(log_dir)
 # Prints: `xl create` start -> first console line, -> first app line (ms).
 FIRST_LINE_PROBE = WATCH_LOG + r"""
 start = time.monotonic()
-subprocess.Popen(["xl", "create", cfg] + overrides, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+subprocess.Popen([XL, "create", cfg] + overrides, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 print(*wait_output(fd, log, pattern, start))
 """
 
@@ -101,10 +105,10 @@ print(*wait_output(fd, log, pattern, start))
 # first console line (the guest's own boot, plus the unpause command, which counts against us). Prints both (ms).
 SPLIT_PROBE = WATCH_LOG + r"""
 start = time.monotonic()
-subprocess.run(["xl", "create", "-p", cfg] + overrides, check=True, stdout=subprocess.DEVNULL,
+subprocess.run([XL, "create", "-p", cfg] + overrides, check=True, stdout=subprocess.DEVNULL,
                stderr=subprocess.DEVNULL)
 built = time.monotonic()
-subprocess.Popen(["xl", "unpause", name])
+subprocess.Popen([XL, "unpause", name])
 print(int((built - start) * 1000), wait_output(fd, log, pattern, built)[0])
 """
 
@@ -197,7 +201,7 @@ def probe_samples(kind, probe, name, repeat):
     for _ in range(repeat):
         lab.destroy("cloud1", name)
         out = lab.on("cloud1", "python3", "-c", probe, CONSOLE_LOG_DIR, name, kind.app_pattern, kind.cfg(),
-                     *kind.overrides(name), timeout=300).stdout.split()
+                     *kind.overrides(name), timeout=300, check=True).stdout.split()
         lab.destroy("cloud1", name)
         if len(out) == 2 and int(out[1]) >= 0:
             samples.append((int(out[0]), int(out[1])))

@@ -96,6 +96,7 @@ def test_migrate_phases_and_order():
 def test_bare_names_are_found_in_sbin_even_without_it_on_path(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(xl, "SBIN_DIRS", (str(tmp_path / "sbin"),))
+    xl._resolved.cache_clear()
     (tmp_path / "sbin").mkdir()
     tool = tmp_path / "sbin" / "xl"
     tool.write_text("#!/bin/sh\necho xl-found\n")
@@ -103,3 +104,40 @@ def test_bare_names_are_found_in_sbin_even_without_it_on_path(monkeypatch, tmp_p
     assert xl.resolve_binary("xl") == str(tool)
     assert xl.run(["xl", "info"]).stdout.strip() == "xl-found"
     assert xl.resolve_binary("/opt/xl") == "/opt/xl"
+
+
+def debian_layout(root, version=("4", "17"), versioned=True):
+    """/usr/sbin/xl -> xen-utils-wrapper, /sys/hypervisor/version, /usr/lib/xen-4.17/bin/xl, under root."""
+    wrapper = root / "lib" / "xen-common" / "bin" / "xen-utils-wrapper"
+    wrapper.parent.mkdir(parents=True)
+    wrapper.write_text("#!/bin/sh\necho via-wrapper\n")
+    wrapper.chmod(0o755)
+    (root / "sbin").mkdir()
+    (root / "sbin" / "xl").symlink_to(wrapper)
+    (root / "version").mkdir()
+    (root / "version" / "major").write_text(version[0] + "\n")
+    (root / "version" / "minor").write_text(version[1] + "\n")
+    target = root / ("xen-%s.%s" % version) / "bin" / "xl"
+    if versioned:
+        target.parent.mkdir(parents=True)
+        target.write_text("#!/bin/sh\necho direct\n")
+        target.chmod(0o755)
+    return str(root / "sbin" / "xl"), str(target)
+
+
+def test_debians_version_wrapper_is_resolved_to_the_running_xens_binary(tmp_path):
+    wrapper, target = debian_layout(tmp_path)
+    assert xl.versioned_binary(wrapper, str(tmp_path / "version"), str(tmp_path / "xen-%s" / "bin")) == target
+
+
+def test_the_wrapper_stays_when_the_versioned_binary_or_the_version_is_missing(tmp_path):
+    wrapper, _ = debian_layout(tmp_path, versioned=False)
+    bins = str(tmp_path / "xen-%s" / "bin")
+    assert xl.versioned_binary(wrapper, str(tmp_path / "version"), bins) == wrapper
+    assert xl.versioned_binary(wrapper, str(tmp_path / "no-hypervisor"), bins) == wrapper
+
+
+def test_a_plain_binary_is_run_as_found(tmp_path):
+    tool = tmp_path / "xl"
+    tool.write_text("#!/bin/sh\n")
+    assert xl.versioned_binary(str(tool), str(tmp_path), str(tmp_path)) == str(tool)
