@@ -96,7 +96,6 @@ def test_migrate_phases_and_order():
 def test_bare_names_are_found_in_sbin_even_without_it_on_path(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(xl, "SBIN_DIRS", (str(tmp_path / "sbin"),))
-    xl._resolved.cache_clear()
     (tmp_path / "sbin").mkdir()
     tool = tmp_path / "sbin" / "xl"
     tool.write_text("#!/bin/sh\necho xl-found\n")

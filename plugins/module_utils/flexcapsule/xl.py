@@ -4,7 +4,6 @@ Commands are argv lists run with LANG=C and a timeout; failures become Toolstack
 command, exit code and stderr. Parsers are pure functions so the fast tier can feed them recorded
 real output (tests/fixtures/xl/). `Xl(remote=...)` runs the same commands on another dom0 over ssh.
 """
-import functools
 import json
 import os
 import re
@@ -74,7 +73,7 @@ SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 
 # Debian installs xl (and most Xen tools) as a symlink to a shell script that reads the running hypervisor's
 # version and execs /usr/lib/xen-<major>.<minor>/bin/<tool>. In a dom0 under TCG that script costs ~40 ms a
-# call (a third of `xl list`), so we resolve it once, the same way, and run the versioned binary directly.
+# call (a third of `xl list`), so we resolve it the same way and run the versioned binary directly.
 DEBIAN_VERSION_WRAPPER = "xen-utils-wrapper"
 HYPERVISOR_VERSION_DIR = "/sys/hypervisor/version"
 VERSIONED_BIN = "/usr/lib/xen-%s/bin"
@@ -84,13 +83,14 @@ def resolve_binary(name):
     """Absolute path of a bare command name, also searching the sbin directories."""
     if os.sep in name:
         return name
-    return _resolved(name, os.environ.get("PATH", os.defpath))
-
-
-@functools.lru_cache(maxsize=None)
-def _resolved(name, path):
-    found = shutil.which(name, path=os.pathsep.join([path] + list(SBIN_DIRS)))
+    search = os.pathsep.join([os.environ.get("PATH", os.defpath)] + list(SBIN_DIRS))
+    found = shutil.which(name, path=search)
     return versioned_binary(found) if found else name
+
+
+def _read_line(path):
+    with open(path) as handle:
+        return handle.read().strip()
 
 
 def versioned_binary(path, version_dir=HYPERVISOR_VERSION_DIR, versioned_bin=VERSIONED_BIN):
@@ -99,7 +99,7 @@ def versioned_binary(path, version_dir=HYPERVISOR_VERSION_DIR, versioned_bin=VER
     if os.path.basename(os.path.realpath(path)) != DEBIAN_VERSION_WRAPPER:
         return path
     try:
-        version = ".".join(open(os.path.join(version_dir, part)).read().strip() for part in ("major", "minor"))
+        version = ".".join(_read_line(os.path.join(version_dir, part)) for part in ("major", "minor"))
     except OSError:
         return path
     target = os.path.join(versioned_bin % version, os.path.basename(path))
