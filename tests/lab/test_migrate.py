@@ -181,3 +181,29 @@ def test_destination_cloud_vm_killed_mid_migration_leaves_the_app_on_the_source(
         if LabProvider().get_vm("cloud2").state != "running":
             playbook(os.path.join(ROOT, "playbooks", "lab.yml"), timeout=900)
         cleanup(name)
+
+
+@pytest.mark.lab_destructive
+def test_source_cloud_vm_killed_mid_migration_leaves_no_half_received_domain():
+    """The source cloud VM dies mid-stream (its QEMU SIGKILLed once cloud2 runs `xl migrate-receive`): it sends no
+    reset, so only sshd's keepalives (flexcapsule_runtime's drop-in) end the receiving session. cloud2 must then
+    destroy the paused `<name>--incoming` domain instead of holding it for hours; lab.yml boots cloud1 again."""
+    name = "m-mig-srckill"
+    start_counter(name, LINUX_IMAGE, 256)
+    qemu_pid = LabProvider().get_vm("cloud1").extra["pid"]
+    migration = start_migration(name)
+    try:
+        wait_for_receiver(migration)
+        os.kill(qemu_pid, signal.SIGKILL)
+        deadline = time.time() + 300
+        while name + INCOMING_SUFFIX in on("cloud2", "xl", "list").stdout:
+            assert time.time() < deadline, "cloud2 still holds %s%s 300 s after the source died" % (
+                name, INCOMING_SUFFIX)
+            time.sleep(10)
+        assert on("cloud2", "pgrep", "-f", "xl.* migrate-receiv[e]").returncode != 0, "the receiver still runs"
+        assert name not in app_vms("cloud2")
+    finally:
+        migration.kill()
+        if LabProvider().get_vm("cloud1").state != "running":
+            playbook(os.path.join(ROOT, "playbooks", "lab.yml"), timeout=900)
+        cleanup(name)
