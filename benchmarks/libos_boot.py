@@ -355,9 +355,9 @@ def main():
     args = parser.parse_args()
     if not os.path.exists(os.path.join(ROOT, ".lab", "READY")):
         sys.exit("the lab is not up (.lab/READY missing)")
-    for vm in lab.ADDRESS:  # the probes run the xl the runtime resolves
-        if lab.on(vm, "sh", "-c", "command -v capsule").returncode != 0:
-            sys.exit("%s has no FlexCapsule runtime: run playbooks/deploy.yml --tags runtime" % vm)
+    missing = lab.without_runtime()  # the probes run the xl the runtime resolves
+    if missing:
+        sys.exit("%s: no FlexCapsule runtime: run playbooks/deploy.yml --tags runtime" % ", ".join(missing))
     lab.build_images()
     apps = sorted(os.listdir(lab.IMAGES))
     if not args.no_push:

@@ -326,9 +326,9 @@ def main():
         sys.exit("unknown kind(s) %s: choose from %s" % (", ".join(unknown), ", ".join(KINDS)))
     if not os.path.exists(os.path.join(lab.ROOT, ".lab", "READY")):
         sys.exit("the lab is not up (.lab/READY missing): run `make demo` or playbooks/main.yml first")
-    for vm in lab.ADDRESS:
-        if lab.on(vm, "sh", "-c", "command -v capsule").returncode != 0:
-            sys.exit("%s has no capsule: run playbooks/benchmark.yml (or deploy.yml --tags runtime)" % vm)
+    missing = lab.without_runtime()
+    if missing:
+        sys.exit("%s: no capsule: run playbooks/benchmark.yml (or deploy.yml --tags runtime)" % ", ".join(missing))
     os.makedirs(RESULTS, exist_ok=True)
     link_rate = link_throughput("cloud1", lab.ADDRESS["cloud2"])
     print("link: %.1f MiB/s through ssh cloud1 -> cloud2" % (link_rate / 2**20), flush=True)

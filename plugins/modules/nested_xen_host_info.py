@@ -106,7 +106,7 @@ def _xl_info(module, settle_seconds=120):
     deadline = time.monotonic() + settle_seconds
     while True:
         try:
-            return Xl(xl_path="/usr/sbin/xl").info()
+            return Xl().info()  # finds xl in sbin without it on PATH, past Debian's version wrapper
         except ValueError:
             return {}
         except ToolstackError:

@@ -46,6 +46,11 @@ def on(vm, *argv, timeout=600, check=False, input_text=None):
     return proc
 
 
+def without_runtime():
+    """The cloud VMs whose dom0 has no `capsule` (role flexcapsule_runtime not applied there)."""
+    return [vm for vm in ADDRESS if on(vm, "sh", "-c", "command -v capsule").returncode != 0]
+
+
 def sh(vm, script, timeout=600, check=True):
     return on(vm, "sh", "-c", script, timeout=timeout, check=check)
 

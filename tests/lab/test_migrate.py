@@ -1,4 +1,5 @@
 """Lab tier: live migration between cloud1 and cloud2, its measurements and its failure cases."""
+import contextlib
 import os
 import signal
 import subprocess
@@ -126,6 +127,25 @@ def stop_migration(migration, name):
         on("cloud1", "pkill", "-f", "migrate .*" + name)  # capsule migrate and its xl migrate
 
 
+@contextlib.contextmanager
+def cloud_vm_killed_mid_migration(name, victim):
+    """A 256 MiB Linux counter (long enough to move that the kill lands in the stream) migrating cloud1 -> cloud2;
+    victim's QEMU is SIGKILLed as soon as cloud2 runs `xl migrate-receive`. Yields the migration. Afterwards the
+    victim is booted again if it is still down (lab.yml), the migration stopped and the app VM removed."""
+    start_counter(name, LINUX_IMAGE, 256)
+    qemu_pid = LabProvider().get_vm(victim).extra["pid"]
+    migration = start_migration(name)
+    try:
+        wait_for_receiver(migration)
+        os.kill(qemu_pid, signal.SIGKILL)
+        yield migration
+    finally:
+        if LabProvider().get_vm(victim).state != "running":
+            playbook(os.path.join(ROOT, "playbooks", "lab.yml"), timeout=900)
+        stop_migration(migration, name)
+        cleanup(name)
+
+
 def assert_still_on_the_source(migration, name):
     _out, err = migration.communicate(timeout=900)
     assert migration.returncode == 125, err
@@ -158,17 +178,10 @@ def test_destination_dying_mid_migration_leaves_the_app_on_the_source():
 
 @pytest.mark.lab_destructive
 def test_destination_cloud_vm_killed_mid_migration_leaves_the_app_on_the_source():
-    """The destination cloud VM itself dies mid-stream: its QEMU is SIGKILLed as soon as its dom0 runs
-    `xl migrate-receive` (a Linux app VM of 256 MiB takes long enough to move that the kill lands in the stream).
-    The app keeps running on cloud1; lab.yml finds the crashed cloud VM and boots it again from its disk, and a
-    rerun of migrate.yml then succeeds."""
+    """The destination cloud VM itself dies mid-stream. The app keeps running on cloud1; lab.yml finds the crashed
+    cloud VM and boots it again from its disk, and a rerun of migrate.yml then succeeds."""
     name = "m-mig-vmkill"
-    start_counter(name, LINUX_IMAGE, 256)
-    qemu_pid = LabProvider().get_vm("cloud2").extra["pid"]
-    migration = start_migration(name)
-    try:
-        wait_for_receiver(migration)
-        os.kill(qemu_pid, signal.SIGKILL)
+    with cloud_vm_killed_mid_migration(name, "cloud2") as migration:
         assert_still_on_the_source(migration, name)
         lab = playbook(os.path.join(ROOT, "playbooks", "lab.yml"), timeout=900)
         assert lab.returncode == 0, lab.stdout[-3000:]
@@ -176,25 +189,15 @@ def test_destination_cloud_vm_killed_mid_migration_leaves_the_app_on_the_source(
         assert rerun.returncode == 0, rerun.stdout[-3000:]
         assert app_vms("cloud2")[name]["state"] == "running"
         assert name not in app_vms("cloud1")
-    finally:
-        stop_migration(migration, name)
-        if LabProvider().get_vm("cloud2").state != "running":
-            playbook(os.path.join(ROOT, "playbooks", "lab.yml"), timeout=900)
-        cleanup(name)
 
 
 @pytest.mark.lab_destructive
 def test_source_cloud_vm_killed_mid_migration_leaves_no_half_received_domain():
-    """The source cloud VM dies mid-stream (its QEMU SIGKILLed once cloud2 runs `xl migrate-receive`): it sends no
-    reset, so only sshd's keepalives (flexcapsule_runtime's drop-in) end the receiving session. cloud2 must then
-    destroy the paused `<name>--incoming` domain instead of holding it for hours; lab.yml boots cloud1 again."""
+    """The source cloud VM dies mid-stream: it sends no reset, so only sshd's keepalives (flexcapsule_runtime's
+    drop-in) end the receiving session. cloud2 must then destroy the paused `<name>--incoming` domain instead of
+    holding it for hours."""
     name = "m-mig-srckill"
-    start_counter(name, LINUX_IMAGE, 256)
-    qemu_pid = LabProvider().get_vm("cloud1").extra["pid"]
-    migration = start_migration(name)
-    try:
-        wait_for_receiver(migration)
-        os.kill(qemu_pid, signal.SIGKILL)
+    with cloud_vm_killed_mid_migration(name, "cloud1"):
         deadline = time.time() + 300
         while name + INCOMING_SUFFIX in on("cloud2", "xl", "list").stdout:
             assert time.time() < deadline, "cloud2 still holds %s%s 300 s after the source died" % (
@@ -202,8 +205,3 @@ def test_source_cloud_vm_killed_mid_migration_leaves_no_half_received_domain():
             time.sleep(10)
         assert on("cloud2", "pgrep", "-f", "xl.* migrate-receiv[e]").returncode != 0, "the receiver still runs"
         assert name not in app_vms("cloud2")
-    finally:
-        migration.kill()
-        if LabProvider().get_vm("cloud1").state != "running":
-            playbook(os.path.join(ROOT, "playbooks", "lab.yml"), timeout=900)
-        cleanup(name)
