@@ -5,12 +5,14 @@ Run: .venv/bin/pytest -m lab tests/lab/test_app_vm_lifecycle.py
 """
 import json
 import os
+import signal
 import subprocess
 import tempfile
 import time
 
 import pytest
 import yaml
+from flexcapsule.cloud.lab import LabProvider
 
 pytestmark = pytest.mark.lab
 
@@ -220,3 +222,29 @@ def test_deploy_twice_second_run_changes_nothing():
     finally:
         os.unlink(handle.name)
         cleanup(*names)
+
+
+@pytest.mark.lab_destructive
+def test_an_app_vm_run_just_before_its_cloud_vm_crashes_is_still_known_after():
+    """`capsule run` returns, and at once the cloud VM's QEMU is SIGKILLed: its page cache is lost. Booted again,
+    the cloud VM must still know the app VM (records are synced before `capsule run` returns) and deploy can start
+    it again."""
+    name = "m-crash-rec"
+    cleanup(name)
+    try:
+        qemu_pid = LabProvider().get_vm(PRIMARY).extra["pid"]
+        run = capsule(PRIMARY, "run", "-d", "--name", name, "--memory", "32", LIBOS_IMAGE)
+        os.kill(qemu_pid, signal.SIGKILL)
+        assert run.returncode == 0, run.stderr
+        lab = playbook(os.path.join(ROOT, "playbooks", "lab.yml"), timeout=900)
+        assert lab.returncode == 0, lab.stdout[-3000:]
+        view = app_vms(PRIMARY).get(name)
+        assert view is not None, "%s's records did not survive the crash of %s" % (name, PRIMARY)
+        assert "record_error" not in view, view["record_error"]
+        assert view["state"] == "stopped" and view["image"] == LIBOS_IMAGE and view["memory_mib"] == 32, view
+        started = task(PRIMARY, "app_vm", {"name": name, "image": LIBOS_IMAGE, "memory": 32})
+        assert not started.get("failed") and started["actions"] == ["start"], started
+    finally:
+        if LabProvider().get_vm(PRIMARY).state != "running":
+            playbook(os.path.join(ROOT, "playbooks", "lab.yml"), timeout=900)
+        cleanup(name)

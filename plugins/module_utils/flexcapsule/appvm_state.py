@@ -49,6 +49,8 @@ def plan(current, desired, state, replace=False):
 
     actions = []
     if now != "absent":
+        if current.get("record_error") and not replace:
+            raise AppVmError("%s, or set replace=true to recreate it" % current["record_error"])
         differences = definition_differences(current, desired)
         if differences:
             if not replace:

@@ -45,11 +45,24 @@ class AppVmBusy(appvm.AppVmError):
     """Another operation holds the app VM's lock."""
 
 
+class AppVmRecordError(appvm.AppVmError):
+    """An app VM's record on disk cannot be read."""
+
+
 def _write_json(path, data):
+    """Replace path atomically and durably. Without the fsyncs a cloud VM that dies soon after leaves the record
+    empty (the rename reaches the disk before the data) or gone."""
     tmp = path + ".tmp"
     with open(tmp, "w") as handle:
         json.dump(data, handle, indent=1, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(tmp, path)
+    directory = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _read_json(path):
@@ -58,6 +71,8 @@ def _read_json(path):
             return json.load(handle)
     except FileNotFoundError:
         return None
+    except ValueError as exc:  # also an empty file, and bytes that are not UTF-8
+        raise AppVmRecordError("record %s is unreadable (%s)" % (path, exc))
 
 
 class Runtime:
@@ -76,10 +91,26 @@ class Runtime:
         return os.path.join(self.state_dir, "apps", appvm.validate_name(name))
 
     def definition(self, name):
-        return _read_json(os.path.join(self.app_dir(name), "definition.json"))
+        """The recorded definition, None when there is none; AppVmRecordError when it cannot be read."""
+        try:
+            return _read_json(os.path.join(self.app_dir(name), "definition.json"))
+        except AppVmRecordError as exc:
+            raise AppVmRecordError("app VM %r: %s; `capsule rm %s` forgets it" % (name, exc, name))
+
+    def readable_definition(self, name):
+        """The recorded definition, or None when there is none or it cannot be read (callers that can rebuild it
+        from the live domain)."""
+        try:
+            return self.definition(name)
+        except AppVmRecordError:
+            return None
 
     def status(self, name):
-        return _read_json(os.path.join(self.app_dir(name), "status.json")) or {}
+        """Console offset and last exit; {} when unrecorded, or unreadable (bookkeeping a crash made stale)."""
+        try:
+            return _read_json(os.path.join(self.app_dir(name), "status.json")) or {}
+        except AppVmRecordError:
+            return {}
 
     def save_definition(self, definition):
         directory = self.app_dir(definition["name"])
@@ -216,10 +247,10 @@ class Runtime:
         for name, domain in list(domains.items()):
             if domain["state"] not in ("shutdown", "crashed") or not appvm.NAME_PATTERN.match(name):
                 continue
-            if domain.get("image") is None and self.definition(name) is None:
+            if domain.get("image") is None and self.readable_definition(name) is None:
                 continue  # not booted from our image store nor defined here: someone else's domain
             status, reason = self.exit_status_of(domain)
-            if self.definition(name) is None:
+            if self.readable_definition(name) is None:
                 self.save_definition(self.definition_from_domain(domain))
             self.update_status(name, exit_status=status, exit_reason=reason,
                                finished_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
@@ -246,29 +277,39 @@ class Runtime:
             for name, domain in list(domains.items()):
                 if domain["state"] in ("shutdown", "crashed"):
                     status, reason = self.exit_status_of(domain)
-                    definition = self.definition(name) or self.definition_from_domain(domain)
+                    definition = self.readable_definition(name) or self.definition_from_domain(domain)
                     views.append(dict(definition, name=name, state="stopped", domid=domain["domid"],
                                       cpu_time_s=domain["cpu_time_s"], exit_status=status, exit_reason=reason))
                     finished.add(name)
                     del domains[name]
         for name, domain in sorted(domains.items()):
-            definition = self.definition(name) or self.definition_from_domain(domain)
+            definition = self.readable_definition(name) or self.definition_from_domain(domain)
             # A live domain's network is what Xen holds (`xl list -l`), not what was asked for.
             network = appvm.network_from_domain(domain.get("nics"), domain.get("cmdline")) or definition.get("network")
             views.append(dict(definition, name=name, state=domain["state"], domid=domain["domid"],
                               memory_mib=domain["memory_mib"], vcpus=domain["vcpus"], cpu_time_s=domain["cpu_time_s"],
                               exit_status=None, exit_reason=None, network=network))
         if include_stopped:
-            for name in self.recorded_names():
-                if name in domains or name in finished:
-                    continue
+            views += self.recorded_views(exclude=set(domains) | finished)
+        return views
+
+    def recorded_views(self, exclude=()):
+        """Stopped app VMs from their records. One whose definition cannot be read (a cloud VM that crashed while
+        writing it, before records were synced) is listed with record_error, so it can be seen and removed."""
+        views = []
+        for name in self.recorded_names():
+            if name in exclude:
+                continue
+            status = self.status(name)
+            try:
                 definition = self.definition(name)
-                if definition is None:
-                    continue
-                status = self.status(name)
-                views.append(dict(definition, state="stopped", domid=None, cpu_time_s=None,
-                                  exit_status=status.get("exit_status"), exit_reason=status.get("exit_reason"),
-                                  finished_at=status.get("finished_at")))
+            except AppVmRecordError as exc:
+                definition = dict(dict.fromkeys(("kind",) + appvm.IDENTITY_KEYS), name=name, record_error=str(exc))
+            if definition is None:
+                continue
+            views.append(dict(definition, state="stopped", domid=None, cpu_time_s=None,
+                              exit_status=status.get("exit_status"), exit_reason=status.get("exit_reason"),
+                              finished_at=status.get("finished_at")))
         return views
 
     def usage(self, name=None, interval=1.0, include_stopped=True, reap=True):
@@ -397,7 +438,7 @@ class Runtime:
             self.xl.destroy(name)
             self.update_status(name, exit_status=None, exit_reason="destroyed",
                                finished_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-            if self.definition(name) is None:
+            if self.readable_definition(name) is None:
                 self.save_definition(self.definition_from_domain(domain))
         else:
             self.reap(domains)

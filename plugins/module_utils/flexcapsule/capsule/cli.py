@@ -36,6 +36,8 @@ def print_table(rows, columns):
 
 
 def format_status(view):
+    if view.get("record_error"):
+        return "unreadable record"
     if view["state"] != "stopped":
         return view["state"]
     if view.get("exit_status") is not None:
