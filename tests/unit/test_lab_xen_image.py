@@ -9,26 +9,25 @@ from pathlib import Path
 import pytest
 
 from flexcapsule.cloud.lab import LabProvider
-from flexcapsule.cloud.lab_xen_image import xen_image_hash
+from flexcapsule.cloud.lab_xen_image import BAKE_INPUTS, xen_image_hash
 from flexcapsule.cloud.provider import CloudError
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
-BAKE_PARTS = ("roles/nested_xen", "playbooks/bake_image.yml", "roles/lab_cloud/files/xen-image")
 
 
 @pytest.fixture
 def project(tmp_path):
     """The files the bake depends on, copied so a test may change them."""
     copy = tmp_path / "project"
-    for part in BAKE_PARTS:
+    for part in BAKE_INPUTS:
         source, target = ROOT / part, copy / part
         target.parent.mkdir(parents=True, exist_ok=True)
         (shutil.copytree if source.is_dir() else shutil.copy)(source, target)
     return copy
 
 
-def test_the_xen_image_is_baked_again_when_the_role_the_bake_or_its_variables_change(project):
+def test_the_xen_image_is_baked_again_when_anything_the_bake_runs_or_its_variables_change(project):
     base = "/cache/bookworm-cloud-0123.qcow2"
     variables = {"flexcapsule_dom0_memory_mib": 384}
     before = xen_image_hash(base, project, variables)
@@ -36,7 +35,8 @@ def test_the_xen_image_is_baked_again_when_the_role_the_bake_or_its_variables_ch
     assert xen_image_hash("/cache/bookworm-cloud-4567.qcow2", project, variables) != before
     assert xen_image_hash(base, project, {"flexcapsule_dom0_memory_mib": 512}) != before
     for part in ("roles/nested_xen/templates/grub-xen.cfg.j2", "playbooks/bake_image.yml",
-                 "roles/lab_cloud/files/xen-image/write-grub-cfg.sh"):
+                 "roles/lab_cloud/files/xen-image/write-grub-cfg.sh", "plugins/modules/nested_xen_host_info.py",
+                 "plugins/module_utils/flexcapsule/xl.py", "plugins/connection/image_chroot.py"):
         path = project / part
         original = path.read_text()
         path.write_text(original + "\n# changed\n")

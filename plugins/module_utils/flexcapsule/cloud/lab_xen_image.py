@@ -4,8 +4,8 @@ A cloud operator bakes such a custom image (Ansible through chroot, as image bui
 boot Xen at once instead of installing it and rebooting. The bake runs nested_xen itself
 (playbooks/bake_image.yml, nested_xen_target=image) on the plain image mounted here, then writes GRUB's menu
 with Xen first (roles/lab_cloud/files/xen-image). site.yml still runs the whole role on every VM booted from it:
-it finds Xen installed and running and converges without a reboot. Cached by a hash of the plain image, the role,
-the bake's files and its variables.
+it finds Xen installed and running and converges without a reboot. Cached by a hash of the plain image, the bake's
+variables and every file the bake runs (BAKE_INPUTS).
 """
 import hashlib
 import json
@@ -21,6 +21,10 @@ from .lab_image import (ImageBuildError, digest_files, filesystem_uuid, loop_dev
                         publish_image)
 
 BAKE_VERSION = "1"
+# What the bake runs, relative to the project: the role, the module its asserts call (and the toolstack wrapper that
+# module uses), the connection that reaches into the image, the playbook and the GRUB step after it.
+BAKE_INPUTS = ("roles/nested_xen", "plugins/modules/nested_xen_host_info.py", "plugins/module_utils/flexcapsule/xl.py",
+               "plugins/connection/image_chroot.py", "playbooks/bake_image.yml", "roles/lab_cloud/files/xen-image")
 # Keeps services from starting inside the chroot while packages install (Debian's policy-rc.d convention).
 POLICY_RC_D = "#!/bin/sh\n# written by the lab's image bake, removed after it\nexit 101\n"
 
@@ -29,9 +33,8 @@ def xen_image_hash(base_image, project_dir, extra_vars):
     project = Path(project_dir)
     digest = hashlib.sha256(f"{BAKE_VERSION}:{Path(base_image).name}:".encode())
     digest.update(json.dumps(extra_vars, sort_keys=True).encode())
-    for part in (project / "roles" / "nested_xen", project / "playbooks" / "bake_image.yml",
-                 project / "roles" / "lab_cloud" / "files" / "xen-image"):
-        digest_files(digest, part, project)
+    for part in BAKE_INPUTS:
+        digest_files(digest, project / part, project)
     return digest.hexdigest()[:16]
 
 
