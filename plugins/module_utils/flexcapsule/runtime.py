@@ -7,6 +7,7 @@ State lives under one directory (default /var/lib/flexcapsule/run) so it survive
   apps/<name>/status.json       console offset of the current run, last exit status
   locks/<name>.lock             held while one operation changes the app VM
   console/guest-<name>.log      xenconsoled's console log (the role points xenconsoled here)
+Records are synced before they are renamed into place: a cloud VM that crashes comes back knowing its app VMs.
 """
 import contextlib
 import errno
@@ -300,13 +301,13 @@ class Runtime:
         for name in self.recorded_names():
             if name in exclude:
                 continue
-            status = self.status(name)
             try:
                 definition = self.definition(name)
             except AppVmRecordError as exc:
                 definition = dict(dict.fromkeys(("kind",) + appvm.IDENTITY_KEYS), name=name, record_error=str(exc))
             if definition is None:
                 continue
+            status = self.status(name)
             views.append(dict(definition, state="stopped", domid=None, cpu_time_s=None,
                               exit_status=status.get("exit_status"), exit_reason=status.get("exit_reason"),
                               finished_at=status.get("finished_at")))
