@@ -45,6 +45,23 @@ def on(cloud_vm, *argv, timeout=300, check=False):
     return proc
 
 
+def qemu_pid(cloud_vm):
+    """The lab QEMU process of a cloud VM (SIGKILL it to crash the cloud VM)."""
+    return LabProvider().get_vm(cloud_vm).extra["pid"]
+
+
+def boot_crashed_cloud_vms():
+    """lab.yml finds cloud VMs whose QEMU died and boots them again from their disks."""
+    proc = playbook(os.path.join(ROOT, "playbooks", "lab.yml"), timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def boot_again_if_down(cloud_vm):
+    """Cleanup after a test that crashed cloud_vm: boot it again unless the test already did."""
+    if LabProvider().get_vm(cloud_vm).state != "running":
+        playbook(os.path.join(ROOT, "playbooks", "lab.yml"), timeout=900)
+
+
 def capsule(cloud_vm, *argv, timeout=300):
     return on(cloud_vm, "capsule", *argv, timeout=timeout)
 
@@ -232,12 +249,11 @@ def test_an_app_vm_run_just_before_its_cloud_vm_crashes_is_still_known_after():
     name = "m-crash-rec"
     cleanup(name)
     try:
-        qemu_pid = LabProvider().get_vm(PRIMARY).extra["pid"]
+        pid = qemu_pid(PRIMARY)
         run = capsule(PRIMARY, "run", "-d", "--name", name, "--memory", "32", LIBOS_IMAGE)
-        os.kill(qemu_pid, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)
         assert run.returncode == 0, run.stderr
-        lab = playbook(os.path.join(ROOT, "playbooks", "lab.yml"), timeout=900)
-        assert lab.returncode == 0, lab.stdout[-3000:]
+        boot_crashed_cloud_vms()
         view = app_vms(PRIMARY).get(name)
         assert view is not None, "%s's records did not survive the crash of %s" % (name, PRIMARY)
         assert "record_error" not in view, view["record_error"]
@@ -245,6 +261,5 @@ def test_an_app_vm_run_just_before_its_cloud_vm_crashes_is_still_known_after():
         started = task(PRIMARY, "app_vm", {"name": name, "image": LIBOS_IMAGE, "memory": 32})
         assert not started.get("failed") and started["actions"] == ["start"], started
     finally:
-        if LabProvider().get_vm(PRIMARY).state != "running":
-            playbook(os.path.join(ROOT, "playbooks", "lab.yml"), timeout=900)
+        boot_again_if_down(PRIMARY)
         cleanup(name)

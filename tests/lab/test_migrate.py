@@ -6,11 +6,10 @@ import subprocess
 import time
 
 import pytest
-from flexcapsule.cloud.lab import LabProvider
 from flexcapsule.xl import INCOMING_SUFFIX
 
 from test_app_vm_lifecycle import (ADDRESS, LABCTL, LIBOS_IMAGE, LINUX_IMAGE, ROOT, app_vms, capsule,  # noqa: F401
-                                   cleanup, on, playbook, task)
+                                   boot_again_if_down, boot_crashed_cloud_vms, cleanup, on, playbook, qemu_pid, task)
 from test_app_vm_lifecycle import require_lab, runtime_installed  # noqa: F401  (autouse fixtures)
 from test_libos_boot import COUNTER_LINE
 
@@ -133,15 +132,14 @@ def cloud_vm_killed_mid_migration(name, victim):
     victim's QEMU is SIGKILLed as soon as cloud2 runs `xl migrate-receive`. Yields the migration. Afterwards the
     victim is booted again if it is still down (lab.yml), the migration stopped and the app VM removed."""
     start_counter(name, LINUX_IMAGE, 256)
-    qemu_pid = LabProvider().get_vm(victim).extra["pid"]
+    pid = qemu_pid(victim)
     migration = start_migration(name)
     try:
         wait_for_receiver(migration)
-        os.kill(qemu_pid, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)
         yield migration
     finally:
-        if LabProvider().get_vm(victim).state != "running":
-            playbook(os.path.join(ROOT, "playbooks", "lab.yml"), timeout=900)
+        boot_again_if_down(victim)
         stop_migration(migration, name)
         cleanup(name)
 
@@ -183,8 +181,7 @@ def test_destination_cloud_vm_killed_mid_migration_leaves_the_app_on_the_source(
     name = "m-mig-vmkill"
     with cloud_vm_killed_mid_migration(name, "cloud2") as migration:
         assert_still_on_the_source(migration, name)
-        lab = playbook(os.path.join(ROOT, "playbooks", "lab.yml"), timeout=900)
-        assert lab.returncode == 0, lab.stdout[-3000:]
+        boot_crashed_cloud_vms()
         rerun = playbook(MIGRATE, "-e", "app=" + name, "-e", "to=cloud2")
         assert rerun.returncode == 0, rerun.stdout[-3000:]
         assert app_vms("cloud2")[name]["state"] == "running"
@@ -212,8 +209,7 @@ def test_source_cloud_vm_killed_mid_migration_leaves_no_half_received_domain():
         assert name not in app_vms("cloud2")
         # The source's records were written seconds before its cloud VM died; booted again, it must still read
         # them (records reach the disk before they are renamed into place) and its cleanup must work.
-        lab = playbook(os.path.join(ROOT, "playbooks", "lab.yml"), timeout=900)
-        assert lab.returncode == 0, lab.stdout[-3000:]
+        boot_crashed_cloud_vms()
         source_view = app_vms("cloud1")[name]
         assert source_view["state"] == "stopped" and "record_error" not in source_view, source_view
         assert source_view["memory_mib"] == 256, source_view

@@ -24,7 +24,7 @@ def write_record(runtime, name, file_name, text):
 
 def test_a_record_reaches_the_disk_before_it_replaces_the_old_one(tmp_path, monkeypatch):
     """ext4 commits a rename before the new file's data unless the data is synced first: a cloud VM killed a few
-    seconds after `capsule run` came back with an empty definition.json (CI, 2026-11-28)."""
+    seconds after `capsule run` came back with an empty record (CI, 2026-11-28)."""
     events = []
     real_fsync, real_replace = os.fsync, os.replace
     monkeypatch.setattr(runtime_module.os, "fsync", lambda fd: (events.append(("fsync", os.readlink(

@@ -248,10 +248,11 @@ class Runtime:
         for name, domain in list(domains.items()):
             if domain["state"] not in ("shutdown", "crashed") or not appvm.NAME_PATTERN.match(name):
                 continue
-            if domain.get("image") is None and self.readable_definition(name) is None:
+            defined = self.readable_definition(name)
+            if domain.get("image") is None and defined is None:
                 continue  # not booted from our image store nor defined here: someone else's domain
             status, reason = self.exit_status_of(domain)
-            if self.readable_definition(name) is None:
+            if defined is None:
                 self.save_definition(self.definition_from_domain(domain))
             self.update_status(name, exit_status=status, exit_reason=reason,
                                finished_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
