@@ -7,10 +7,11 @@ module: nested_xen_host_info
 short_description: Read whether a cloud VM runs Xen and can host it
 description:
   - Reads in one module run what role nested_xen checks before and after it acts, because every module run costs
-    seconds in an emulated cloud VM. Whether Xen runs (C(xl info)) and its facts; the machine's memory (Xen's
-    total when it runs, since dom0 sees only its own share); whether the boot loader is GRUB; whether the CPU
-    exposes hardware virtualization; which of O(packages) are not installed; whether systemd-networkd is enabled;
-    the architecture and the NICs with their MAC and IPv4 address. The role needs no other facts, so plays that run it can skip fact gathering.
+    seconds in an emulated cloud VM. Whether Xen runs (C(xl info)) and its facts, and which xenstore daemon dom0
+    runs; the machine's memory (Xen's total when it runs, since dom0 sees only its own share); whether the boot
+    loader is GRUB; whether the CPU exposes hardware virtualization; which of O(packages) are not installed;
+    whether systemd-networkd is enabled; the architecture and the NICs with their MAC and IPv4 address. The role
+    needs no other facts, so plays that run it can skip fact gathering.
   - Read-only.
 version_added: "0.1.0"
 author: FlexCapsule
@@ -67,6 +68,12 @@ hvm:
   description: Whether the CPU exposes VT-x or AMD-V (PV app VMs need neither).
   returned: always
   type: bool
+xenstored:
+  description: The name of the running xenstore daemon (C(xenstored) or C(oxenstored)), from its pid file; null when
+    none runs or it cannot be told.
+  returned: always
+  type: str
+  sample: xenstored
 missing_packages:
   description: Those of O(packages) that are not installed.
   returned: always
@@ -117,6 +124,17 @@ def _xl_info(module, settle_seconds=120):
         time.sleep(1)
 
 
+def _xenstored():
+    """The running xenstore daemon's name, from the pid file Xen's init script gives it, or None."""
+    try:
+        with open("/run/xenstore.pid") as pid_file:
+            pid = int(pid_file.read().split()[0])
+        with open("/proc/%d/comm" % pid) as comm:
+            return comm.read().strip() or None
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _mem_total_mb():
     with open("/proc/meminfo") as meminfo:
         for line in meminfo:
@@ -164,6 +182,7 @@ def main():
         changed=False,
         xen_running=bool(info),
         xl_info=info,
+        xenstored=_xenstored() if info else None,
         machine_memory_mb=int(info["total_memory"]) if info else _mem_total_mb(),
         grub={"update_grub": os.path.exists("/usr/sbin/update-grub"),
               "grub_cfg": os.path.exists("/boot/grub/grub.cfg")},

@@ -22,7 +22,7 @@ def probe(packages):
 def test_the_probe_reads_a_host_without_xen():
     result = probe(["dpkg", "flexcapsule-no-such-package"])
     assert result["changed"] is False
-    assert result["xen_running"] is False and result["xl_info"] == {}
+    assert result["xen_running"] is False and result["xl_info"] == {} and result["xenstored"] is None
     assert result["missing_packages"] == ["flexcapsule-no-such-package"]
     assert result["architecture"] == os.uname().machine
     with open("/proc/meminfo") as meminfo:
