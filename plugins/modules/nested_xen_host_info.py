@@ -124,10 +124,10 @@ def _xl_info(module, settle_seconds=120):
         time.sleep(1)
 
 
-def _xenstored():
+def _xenstored(pid_path="/run/xenstore.pid"):
     """The running xenstore daemon's name, from the pid file Xen's init script gives it, or None."""
     try:
-        with open("/run/xenstore.pid") as pid_file:
+        with open(pid_path) as pid_file:
             pid = int(pid_file.read().split()[0])
         with open("/proc/%d/comm" % pid) as comm:
             return comm.read().strip() or None

@@ -34,3 +34,21 @@ def test_the_probe_reads_a_host_without_xen():
     assert isinstance(result["hvm"], bool)
     networkd = subprocess.run(["systemctl", "is-enabled", "systemd-networkd"], capture_output=True, text=True)
     assert result["networkd_enabled"] is (networkd.stdout.strip() == "enabled")
+
+
+def test_the_running_xenstore_daemon_is_named_from_its_pid_file(tmp_path):
+    """What the role compares with nested_xen_xenstored; None (unknown) must not pass for a daemon's name."""
+    from nested_xen_host_info import _xenstored
+    pid_file = tmp_path / "xenstore.pid"
+    pid_file.write_text("%d\n" % os.getpid())
+    with open("/proc/self/comm") as comm:
+        assert _xenstored(str(pid_file)) == comm.read().strip()
+    assert _xenstored(str(tmp_path / "missing.pid")) is None
+    pid_file.write_text("not a pid\n")
+    assert _xenstored(str(pid_file)) is None
+    pid_file.write_text("")
+    assert _xenstored(str(pid_file)) is None
+    with open("/proc/sys/kernel/pid_max") as pid_max:
+        pid_file.write_text("%d\n" % (int(pid_max.read()) + 1))  # no process can have it
+    assert _xenstored(str(pid_file)) is None
+
